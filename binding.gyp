@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "weft_native",
+      "sources": ["src/native/weft_native.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
