@@ -52,7 +52,16 @@ export function familyOf(address: string): Family {
   return parseIp(address).family;
 }
 
+const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 export function ipToBytes(address: string): Buffer {
+  // Dotted-quad fast path: the netlink layer converts thousands of addresses per reconcile.
+  const quad = DOTTED_QUAD.exec(address);
+  if (quad) {
+    const bytes = [Number(quad[1]), Number(quad[2]), Number(quad[3]), Number(quad[4])];
+    if (bytes.every((b) => b <= 255)) return Buffer.from(bytes);
+  }
+  parseIp(address); // rejects what ipaddr.js would accept but we do not (shorthand, zones)
   return Buffer.from(ipaddr.parse(address).toByteArray());
 }
 

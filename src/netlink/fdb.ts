@@ -2,11 +2,10 @@
 // device, "MAC → remote tunnel endpoint IP", which tells the kernel where to send frames for a
 // remote node's VTEP MAC. With learning off these are the only way the device knows.
 import netlinkPackage from 'netlink';
-import type { rt as RtTypes } from 'netlink';
 import { AF_BRIDGE, bytesToIp, bytesToMac, ipToBytes, macToBytes } from '../net/addr.js';
-import { collect } from './encode.js';
+import { collect, PayloadBuilder } from './encode.js';
 import type { LinkHandle } from './handle.js';
-import { RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH, stateNames } from './neighbours.js';
+import { NDA_DST, NDA_LLADDR, NDMSG_LENGTH, NTF_SELF, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH, stateNames, writeNdmsg } from './neighbours.js';
 import { NLM_F_CREATE, NLM_F_REPLACE, type RawMessage } from './socket.js';
 
 const { rt } = netlinkPackage;
@@ -55,11 +54,14 @@ export class Fdb {
   }
 
   private write(type: number, flags: number, key: FdbKey, operation: string): Promise<void> {
-    const attrs: RtTypes.NeighborAttrs = { lladdr: macToBytes(key.mac) };
-    if (key.dst !== undefined) attrs.dst = ipToBytes(key.dst);
+    const lladdr = macToBytes(key.mac);
+    const dst = key.dst === undefined ? undefined : ipToBytes(key.dst);
     return this.nl.withDevice(key.dev, async (ifindex) => {
-      const data: RtTypes.Neighbor = { family: AF_BRIDGE, ifindex, state: { permanent: true }, flags: { self: true } };
-      await this.nl.socket.request(type, flags, collect((out) => rt.formatNeighborMessage({ kind: 'neighbor', data, attrs }, out)), { operation, target: `${key.mac}${key.dst ? ` dst ${key.dst}` : ''} dev ${key.dev}` });
+      const payload = new PayloadBuilder(NDMSG_LENGTH);
+      writeNdmsg(payload.header, AF_BRIDGE, ifindex, NUD_PERMANENT, NTF_SELF);
+      payload.attr(NDA_LLADDR, lladdr);
+      if (dst) payload.attr(NDA_DST, dst);
+      await this.nl.socket.request(type, flags, [payload.finish()], { operation, target: `${key.mac}${key.dst ? ` dst ${key.dst}` : ''} dev ${key.dev}` });
     });
   }
 }

@@ -135,23 +135,26 @@ export class Links {
   }
 
   async set(dev: string | number, changes: LinkChanges): Promise<void> {
-    const index = await this.nl.ifindex(dev);
-    const data: { index: number; flags?: { up?: true }; change?: { up?: true } } = { index };
-    if (changes.up !== undefined) {
-      data.flags = changes.up ? { up: true } : {};
-      data.change = { up: true };
-    }
     const attrs: IflaTypes.LinkAttrs = {};
     if (changes.mtu !== undefined) attrs.mtu = changes.mtu;
     if (changes.mac !== undefined) attrs.address = macToBytes(changes.mac);
     if (changes.master !== undefined) attrs.master = changes.master === null ? 0 : await this.nl.ifindex(changes.master);
-    await this.nl.socket.request(RTM_NEWLINK, 0, collect((out) => rt.formatLinkMessage({ kind: 'link', data, attrs }, out)), { operation: 'link.set', target: String(dev) });
+    // withDevice: a device recreated under the same name must not fail on a stale cached index.
+    await this.nl.withDevice(dev, async (index) => {
+      const data: { index: number; flags?: { up?: true }; change?: { up?: true } } = { index };
+      if (changes.up !== undefined) {
+        data.flags = changes.up ? { up: true } : {};
+        data.change = { up: true };
+      }
+      await this.nl.socket.request(RTM_NEWLINK, 0, collect((out) => rt.formatLinkMessage({ kind: 'link', data, attrs }, out)), { operation: 'link.set', target: String(dev) });
+    });
   }
 
   async delete(dev: string | number): Promise<void> {
-    const index = await this.nl.ifindex(dev);
     try {
-      await this.nl.socket.request(RTM_DELLINK, 0, collect((out) => rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: {} }, out)), { operation: 'link.delete', target: String(dev) });
+      await this.nl.withDevice(dev, (index) =>
+        this.nl.socket.request(RTM_DELLINK, 0, collect((out) => rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: {} }, out)), { operation: 'link.delete', target: String(dev) }),
+      );
     } finally {
       this.nl.forgetIndex(dev);
     }

@@ -2,8 +2,8 @@
 // node's VTEP address to its MAC with a permanent entry, so the kernel never has to resolve it.
 import netlinkPackage from 'netlink';
 import type { rt as RtTypes } from 'netlink';
-import { afOf, bytesToIp, bytesToMac, familyOf, familyOfAf, ipToBytes, macToBytes, type Family } from '../net/addr.js';
-import { collect } from './encode.js';
+import { AF_INET, AF_INET6, afOf, bytesToIp, bytesToMac, familyOfAf, ipToBytes, macToBytes, type Family } from '../net/addr.js';
+import { collect, PayloadBuilder } from './encode.js';
 import type { LinkHandle } from './handle.js';
 import { NLM_F_CREATE, NLM_F_REPLACE, type RawMessage } from './socket.js';
 
@@ -12,6 +12,19 @@ const { rt } = netlinkPackage;
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
 export const RTM_GETNEIGH = 30;
+export const NDMSG_LENGTH = 12;
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NUD_PERMANENT = 0x80;
+export const NTF_SELF = 0x02;
+
+/** struct ndmsg: family, pad×3, ifindex, state (u16), flags, type. */
+export function writeNdmsg(header: Buffer, family: number, ifindex: number, state: number, flags: number): void {
+  header.writeUInt8(family, 0);
+  header.writeInt32LE(ifindex, 4);
+  header.writeUInt16LE(state, 8);
+  header.writeUInt8(flags, 10);
+}
 
 export interface NeighbourInfo {
   index: number;
@@ -37,12 +50,11 @@ export class Neighbours {
 
   /** Creates or overwrites a permanent entry ip → mac on dev. Safe to repeat. */
   replace(entry: NeighbourEntry): Promise<void> {
-    const attrs: RtTypes.NeighborAttrs = { dst: ipToBytes(entry.ip), lladdr: macToBytes(entry.mac) };
-    return this.write(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, attrs, 'neighbour.replace', `${entry.ip} lladdr ${entry.mac}`);
+    return this.write(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, entry, macToBytes(entry.mac), 'neighbour.replace', `${entry.ip} lladdr ${entry.mac}`);
   }
 
   delete(key: NeighbourKey): Promise<void> {
-    return this.write(RTM_DELNEIGH, 0, key, { dst: ipToBytes(key.ip) }, 'neighbour.delete', key.ip);
+    return this.write(RTM_DELNEIGH, 0, key, undefined, 'neighbour.delete', key.ip);
   }
 
   async list(filter: { dev?: string | number; family?: Family } = {}): Promise<NeighbourInfo[]> {
@@ -55,11 +67,14 @@ export class Neighbours {
       .filter((n): n is NeighbourInfo => n !== undefined && (index === undefined || n.index === index) && (!filter.family || n.family === filter.family));
   }
 
-  private write(type: number, flags: number, key: NeighbourKey, attrs: RtTypes.NeighborAttrs, operation: string, what: string): Promise<void> {
-    const family = afOf(familyOf(key.ip));
+  private write(type: number, flags: number, key: NeighbourKey, lladdr: Buffer | undefined, operation: string, what: string): Promise<void> {
+    const dst = ipToBytes(key.ip);
     return this.nl.withDevice(key.dev, async (ifindex) => {
-      const data: RtTypes.Neighbor = { family, ifindex, state: { permanent: true } };
-      await this.nl.socket.request(type, flags, collect((out) => rt.formatNeighborMessage({ kind: 'neighbor', data, attrs }, out)), { operation, target: `${what} dev ${key.dev}` });
+      const payload = new PayloadBuilder(NDMSG_LENGTH);
+      writeNdmsg(payload.header, dst.length === 4 ? AF_INET : AF_INET6, ifindex, NUD_PERMANENT, 0);
+      payload.attr(NDA_DST, dst);
+      if (lladdr) payload.attr(NDA_LLADDR, lladdr);
+      await this.nl.socket.request(type, flags, [payload.finish()], { operation, target: `${what} dev ${key.dev}` });
     });
   }
 }

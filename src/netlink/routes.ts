@@ -11,7 +11,8 @@
 import netlinkPackage from 'netlink';
 import type { rt as RtTypes } from 'netlink';
 import { afOf, bytesToIp, familyOf, familyOfAf, formatCidr, ipToBytes, networkOf, parseCidr, type Family } from '../net/addr.js';
-import { attribute, attributes, collect } from './encode.js';
+import { attribute, attributes, collect, PayloadBuilder } from './encode.js';
+import { NetlinkError } from './errors.js';
 import type { LinkHandle } from './handle.js';
 import { RTNH_F_ONLINK, RTPROT_WEFT, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './protocol.js';
 import { NLM_F_CREATE, NLM_F_REPLACE, type RawMessage } from './socket.js';
@@ -21,7 +22,14 @@ const { rt } = netlinkPackage;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+const RTMSG_LENGTH = 12;
+const RTA_DST = 1;
+const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_PREFSRC = 7;
+const RTA_MULTIPATH = 9;
+const RTA_TABLE = 15;
 const RT_SCOPE_NOWHERE = 255;
 const RTM_F_CLONED = 0x200;
 const RTMSG_FLAGS_OFFSET = 8;
@@ -95,14 +103,33 @@ export class Routes {
 
   /** Installs the route, replacing any route with the same destination, table, tos and metric. */
   async replace(spec: RouteSpec): Promise<void> {
-    const payload = await this.encode(spec, false);
-    await this.nl.socket.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, payload, { operation: 'route.replace', target: describe(spec) });
+    await this.withFreshIndexes(spec, async () => {
+      const payload = await this.encode(spec, false);
+      await this.nl.socket.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, payload, { operation: 'route.replace', target: describe(spec) });
+    });
   }
 
   /** Deletes the route with this destination, table, protocol (and metric/gateway when given). */
   async delete(spec: RouteSpec): Promise<void> {
-    const payload = await this.encode(spec, true);
-    await this.nl.socket.request(RTM_DELROUTE, 0, payload, { operation: 'route.delete', target: describe(spec) });
+    await this.withFreshIndexes(spec, async () => {
+      const payload = await this.encode(spec, true);
+      await this.nl.socket.request(RTM_DELROUTE, 0, payload, { operation: 'route.delete', target: describe(spec) });
+    });
+  }
+
+  /**
+   * Runs `op`; if the kernel answers ENODEV and the route names devices, their cached indexes may
+   * be stale (device recreated under the same name): forget them and try once more.
+   */
+  private async withFreshIndexes(spec: RouteSpec, op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (error) {
+      const devices = [spec.dev, ...(spec.nexthops ?? []).map((nh) => nh.dev)].filter((dev): dev is string => typeof dev === 'string');
+      if (devices.length === 0 || !(error instanceof NetlinkError) || error.code !== 'ENODEV') throw error;
+      for (const dev of devices) this.nl.forgetIndex(dev);
+      await op();
+    }
   }
 
   async list(filter: RouteFilter = {}): Promise<RouteInfo[]> {
@@ -122,34 +149,29 @@ export class Routes {
     const dst = networkOf(parseCidr(spec.dst));
     const table = spec.table ?? RT_TABLE_MAIN;
     const type = spec.type ?? 'unicast';
-    const attrs: RtTypes.RouteAttrs = { table };
-    if (dst.prefixLen > 0) attrs.dst = ipToBytes(dst.address);
-    if (spec.metric !== undefined) attrs.priority = spec.metric;
-    if (spec.src !== undefined) attrs.prefsrc = ipToBytes(spec.src);
-    let flags = 0;
-    if (spec.nexthops && spec.nexthops.length > 0) {
-      attrs.multipath = await this.encodeNextHops(spec.nexthops, dst.family);
-    } else {
-      if (spec.gateway !== undefined) attrs.gateway = gatewayBytes(spec.gateway, dst.family);
-      if (spec.dev !== undefined) attrs.oif = await this.nl.ifindex(spec.dev);
-      if (spec.onlink) flags |= RTNH_F_ONLINK;
-    }
     const deviceOnly = !spec.gateway && !spec.nexthops?.length && spec.dev !== undefined;
-    const data: RtTypes.Route = {
-      family: afOf(dst.family),
-      dstLen: dst.prefixLen,
-      table: table < 256 ? table : 0,
-      protocol: spec.protocol ?? RTPROT_WEFT,
-      // A delete matches any scope unless told (iproute2 does the same with RT_SCOPE_NOWHERE).
-      scope: spec.scope ?? (forDelete ? RT_SCOPE_NOWHERE : deviceOnly && type === 'unicast' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE),
-      type: forDelete && spec.type === undefined ? 0 : ROUTE_TYPES.indexOf(type) + 1,
-    };
-    const bufs = collect((out) => rt.formatRouteMessage({ kind: 'route', data, attrs }, out));
-    // The first buffer is struct rtmsg; write rtm_flags (where RTNH_F_ONLINK lives) ourselves.
-    const header = bufs[0];
-    if (!header || header.length < RTMSG_FLAGS_OFFSET + 4) throw new Error('netlink: unexpected rtmsg encoding');
-    Buffer.from(header.buffer, header.byteOffset, header.length).writeUInt32LE(flags, RTMSG_FLAGS_OFFSET);
-    return bufs;
+    const payload = new PayloadBuilder(RTMSG_LENGTH, 128);
+    const header = payload.header;
+    header.writeUInt8(afOf(dst.family), 0);
+    header.writeUInt8(dst.prefixLen, 1);
+    header.writeUInt8(table < 256 ? table : 0, 4); // larger ids go in RTA_TABLE only
+    header.writeUInt8(spec.protocol ?? RTPROT_WEFT, 5);
+    // A delete matches any scope unless told (iproute2 does the same with RT_SCOPE_NOWHERE).
+    header.writeUInt8(spec.scope ?? (forDelete ? RT_SCOPE_NOWHERE : deviceOnly && type === 'unicast' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE), 6);
+    header.writeUInt8(forDelete && spec.type === undefined ? 0 : ROUTE_TYPES.indexOf(type) + 1, 7);
+    payload.u32(RTA_TABLE, table);
+    if (dst.prefixLen > 0) payload.attr(RTA_DST, ipToBytes(dst.address));
+    if (spec.metric !== undefined) payload.u32(RTA_PRIORITY, spec.metric);
+    if (spec.src !== undefined) payload.attr(RTA_PREFSRC, ipToBytes(spec.src));
+    if (spec.nexthops && spec.nexthops.length > 0) {
+      payload.attr(RTA_MULTIPATH, await this.encodeNextHops(spec.nexthops, dst.family));
+    } else {
+      if (spec.gateway !== undefined) payload.attr(RTA_GATEWAY, gatewayBytes(spec.gateway, dst.family));
+      if (spec.dev !== undefined) payload.u32(RTA_OIF, await this.nl.ifindex(spec.dev));
+      // RTNH_F_ONLINK lives in rtm_flags for a single-path route (see the header comment).
+      if (spec.onlink) header.writeUInt32LE(RTNH_F_ONLINK, RTMSG_FLAGS_OFFSET);
+    }
+    return [payload.finish()];
   }
 
   private async encodeNextHops(nexthops: NextHop[], family: Family): Promise<Buffer> {

@@ -6,8 +6,9 @@
 //  - every request carries NLM_F_ACK and a sequence number; replies are collected per sequence
 //    number, so a dump and many writes can be in flight on one socket;
 //  - requests queued in the same tick are coalesced into one datagram of many messages (the
-//    kernel processes them in order), and at most `window` requests are unanswered at a time, so
-//    the ACKs can never overflow the receive buffer;
+//    kernel processes them in order); only the last one asks for an ACK, failures are reported
+//    individually, and at most `window` requests are unanswered at a time, so replies can never
+//    overflow the receive buffer;
 //  - a kernel refusal becomes a NetlinkError with errno, operation and target;
 //  - the kernel runs one dump per socket at a time, so dumps are queued behind each other.
 import netlinkPackage from 'netlink';
@@ -15,7 +16,7 @@ import type { NetlinkMessage, RawNetlinkSocket } from 'netlink';
 import { NetlinkError } from './errors.js';
 import { inNetns } from '../netns.js';
 
-const { RawNetlinkSocket: RawSocket, formatMessage, parseMessages } = netlinkPackage;
+const { RawNetlinkSocket: RawSocket, parseMessages } = netlinkPackage;
 
 const NETLINK_ROUTE = 0;
 export const NLM_F_REQUEST = 0x1;
@@ -36,8 +37,31 @@ const ENOBUFS = 105;
 
 /** The kernel refuses a datagram larger than the socket's send buffer (default 208 KiB). */
 const MAX_DATAGRAM = 64 * 1024;
-/** Unanswered requests at a time: each ACK costs ~1 KiB of the receive buffer (≥ 208 KiB). */
-const DEFAULT_WINDOW = 128;
+/**
+ * The receive buffer we ask for. Every unanswered request will produce an ACK that occupies
+ * ~1 KiB of it (skb overhead included); the kernel caps the request at net.core.rmem_max.
+ */
+const RECEIVE_BUFFER = 4 * 1024 * 1024;
+const ACK_COST = 1536;
+const NLMSG_HDRLEN = 16;
+
+/** One netlink message: nlmsghdr + payload, padded to 4 bytes (the kernel steps by NLMSG_ALIGN). */
+export function encodeFrame(type: number, flags: number, seq: number, payload: Uint8Array[]): Buffer {
+  const payloadLength = payload.reduce((sum, part) => sum + part.length, 0);
+  const length = NLMSG_HDRLEN + payloadLength;
+  const frame = Buffer.alloc((length + 3) & ~3);
+  frame.writeUInt32LE(length, 0);
+  frame.writeUInt16LE(type, 4);
+  frame.writeUInt16LE(flags, 6);
+  frame.writeUInt32LE(seq, 8);
+  // nlmsg_pid 0: the kernel fills in our port.
+  let offset = NLMSG_HDRLEN;
+  for (const part of payload) {
+    frame.set(part, offset);
+    offset += part.length;
+  }
+  return frame;
+}
 
 export interface RequestContext {
   /** Operation name for errors and logs, e.g. "route.replace". */
@@ -54,10 +78,15 @@ export interface RawMessage {
 
 interface Pending {
   seq: number;
-  frame: Uint8Array[];
-  frameLength: number;
+  frame: Buffer;
   context: RequestContext;
   dump: boolean;
+  /**
+   * Set on the one request of a datagram that asks for an ACK: the other (silent) writes of the
+   * datagram. The kernel handles a datagram's messages in order and reports every failure, so
+   * when the last one is answered, every member it has heard nothing about has succeeded.
+   */
+  silent?: Pending[];
   replies: RawMessage[];
   resolve: (replies: RawMessage[]) => void;
   reject: (error: Error) => void;
@@ -84,10 +113,16 @@ export class RtnlSocket {
 
   constructor(options: RtnlSocketOptions = {}) {
     this.netns = options.netns;
-    this.window = options.window ?? DEFAULT_WINDOW;
     const create = (): RawNetlinkSocket => new RawSocket(NETLINK_ROUTE);
     this.raw = options.netns ? inNetns(options.netns, create) : create();
     this.raw.unref();
+    try {
+      this.raw.setRecvBufferSize(RECEIVE_BUFFER);
+    } catch {
+      // keep the default size; the window below adapts to it
+    }
+    // Enough unanswered requests that the kernel never waits for us, never more than fit.
+    this.window = options.window ?? Math.max(32, Math.min(512, Math.floor(this.raw.getRecvBufferSize() / ACK_COST)));
     this.raw.on('message', (buffer) => this.receive(buffer));
     this.raw.on('error', (error) => this.failAll(error.errno === -ENOBUFS || error.errno === ENOBUFS ? ENOBUFS : Math.abs(error.errno ?? 5)));
   }
@@ -113,9 +148,8 @@ export class RtnlSocket {
     if (this.closed) return Promise.reject(new NetlinkError(context.operation, context.target, 9, 'socket closed'));
     return new Promise((resolve, reject) => {
       const seq = this.nextSeq();
-      const frame = formatMessage({ type, flags: flags | NLM_F_REQUEST | NLM_F_ACK, seq, port: 0, data: payload as unknown as Buffer });
-      const frameLength = frame.reduce((sum, part) => sum + part.length, 0);
-      const pending: Pending = { seq, frame, frameLength, context, dump, replies: [], resolve, reject };
+      const frame = encodeFrame(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
+      const pending: Pending = { seq, frame, context, dump, replies: [], resolve, reject };
       if (dump) this.waitingDumps.push(pending);
       else this.waiting.push(pending);
       this.pump();
@@ -149,22 +183,34 @@ export class RtnlSocket {
     this.flushScheduled = false;
     const batch = this.batch;
     this.batch = [];
-    let datagram: Uint8Array[] = [];
+    let datagram: Buffer[] = [];
     let size = 0;
+    let members: Pending[] = [];
     const send = (): void => {
       if (datagram.length === 0) return;
+      // Only the datagram's last write asks for an ACK: 1 reply per datagram instead of 1 per
+      // request, which is most of the cost of programming thousands of entries. Failures are
+      // still answered one by one (the kernel always reports an error).
+      const leader = members.pop();
+      if (leader) {
+        for (const member of members) member.frame.writeUInt16LE(member.frame.readUInt16LE(6) & ~NLM_F_ACK, 6);
+        leader.silent = members;
+      }
+      members = [];
       this.raw.ref();
-      this.raw.send(datagram, { port: 0 }, (error) => {
+      this.raw.send(datagram.length === 1 ? datagram[0]! : Buffer.concat(datagram, size), { port: 0 }, (error) => {
         if (error) this.failAll(Math.abs(error.errno ?? 5), `send: ${error.message}`);
       });
       datagram = [];
       size = 0;
     };
     for (const pending of batch) {
-      if (size + pending.frameLength > MAX_DATAGRAM) send();
+      if (size + pending.frame.length > MAX_DATAGRAM) send();
       this.inFlight.set(pending.seq, pending);
-      datagram.push(...pending.frame);
-      size += pending.frameLength;
+      datagram.push(pending.frame);
+      size += pending.frame.length;
+      // A dump is answered by its own DONE, possibly after later messages' replies.
+      if (!pending.dump) members.push(pending);
     }
     send();
   }
@@ -196,6 +242,9 @@ export class RtnlSocket {
 
   private finish(pending: Pending, error?: Error): void {
     this.inFlight.delete(pending.seq);
+    for (const member of pending.silent ?? []) {
+      if (this.inFlight.delete(member.seq)) member.resolve(member.replies);
+    }
     if (pending.dump) this.dumpRunning = false;
     if (this.inFlight.size === 0 && !this.closed) this.raw.unref();
     if (error) pending.reject(error);
