@@ -1,0 +1,73 @@
+// The weft command line: every subcommand has --help, flags are validated with a clear error,
+// and the installed bin runs (npm install builds dist/ through the prepare step).
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli.js';
+import { labPlan } from '../../src/lab/plan.js';
+
+function run(args: string[]): { out: string; err: string; exitCode: number | undefined } {
+  let out = '';
+  let err = '';
+  const program = buildProgram();
+  const silence = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
+    cmd.commands.forEach(silence);
+  };
+  silence(program);
+  try {
+    program.parse(['node', 'weft', ...args]);
+    return { out, err, exitCode: undefined };
+  } catch (error) {
+    return { out, err, exitCode: (error as { exitCode?: number }).exitCode };
+  }
+}
+
+function allCommandPaths(cmd: Command, prefix: string[] = []): string[][] {
+  return cmd.commands.flatMap((sub) => [[...prefix, sub.name()], ...allCommandPaths(sub, [...prefix, sub.name()])]);
+}
+
+describe('weft CLI', () => {
+  it('prints help for the program and for every subcommand', () => {
+    const paths = allCommandPaths(buildProgram());
+    expect(paths).toContainEqual(['lab', 'up']);
+    expect(paths).toContainEqual(['bench', 'netlink']);
+    for (const path of [[], ...paths]) {
+      const { out, exitCode } = run([...path, '--help']);
+      expect(exitCode, path.join(' ')).toBe(0);
+      expect(out).toContain('Usage: weft');
+    }
+  });
+
+  it('rejects an unknown log level, naming the accepted ones', () => {
+    const { err, exitCode } = run(['--log-level', 'loud', 'lab', 'up']);
+    expect(exitCode).toBe(1);
+    expect(err).toContain("option '--log-level <level>' argument 'loud' is invalid");
+    expect(err).toContain('expected one of fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('rejects a node count that is not a positive whole number', () => {
+    const { err, exitCode } = run(['lab', 'up', '--nodes', '0']);
+    expect(exitCode).toBe(1);
+    expect(err).toContain('expected a positive whole number');
+  });
+
+  it('rejects an unknown backend', () => {
+    const { err, exitCode } = run(['lab', 'up', '--backend', 'gre']);
+    expect(exitCode).toBe(1);
+    expect(err).toContain('Allowed choices are vxlan, bgp');
+  });
+
+  it('plans one namespace per node with documentation-range underlay addresses', () => {
+    const plan = labPlan({ backend: 'vxlan', nodes: 3, podsPerNode: 2 }).join('\n');
+    expect(plan).toContain('weft-lab-n3');
+    expect(plan).toContain('192.0.2.13/24');
+    expect(plan).not.toContain('weft-lab-n4');
+  });
+
+  it('runs as the installed bin', () => {
+    const out = execFileSync(process.execPath, ['bin/weft.js', '--help'], { encoding: 'utf8' });
+    expect(out).toContain('Usage: weft');
+    expect(out).toContain('bench');
+  });
+});
