@@ -1,0 +1,69 @@
+// The Backend interface: what the daemon asks of a datapath (VXLAN overlay, BGP native routing).
+//
+// Life of a backend, driven by the daemon:
+//   1. start(local)     bring up the local datapath that does not depend on the subnet (the VXLAN
+//                       device, the BGP listener) and return what other nodes need to reach us
+//                       (VTEP MAC, ASN) — the daemon publishes it through the registry;
+//   2. claim(lease)     the registry gave us our subnet(s): configure what depends on them (the
+//                       device's /32, the announced podCIDR);
+//   3. reconcile(nodes) make the kernel match the desired set of remote nodes. Level-triggered and
+//                       idempotent: called on every registry snapshot and every resync period;
+//   4. stop()           stop control-plane work and LEAVE THE DATAPATH IN PLACE, so a restarting
+//                       daemon drops no packet.
+import type { BackendData, BackendType, Lease, RemoteNode } from '../src/registry/types.js';
+
+/** The underlay interface this node's traffic to other nodes leaves by. */
+export interface Underlay {
+  name: string;
+  index: number;
+  mtu: number;
+  /** The address on it other nodes reach us at (v4). */
+  address: string;
+  /** Its IPv6 address, for dual stack. */
+  addressV6?: string;
+}
+
+export interface LocalNode {
+  name: string;
+  /** Published IP (tunnel endpoint / next hop); normally underlay.address. */
+  publicIP: string;
+  publicIPv6?: string;
+  underlay: Underlay;
+}
+
+export interface BackendStartResult {
+  backendType: BackendType;
+  backendData: BackendData;
+  backendV6Data?: BackendData;
+  /** MTU pods must use on this node (VXLAN: device MTU; BGP: underlay MTU). */
+  mtu: number;
+}
+
+export type NodeState = 'programmed' | 'pending' | 'failed';
+
+export interface NodeReport {
+  node: string;
+  subnet: string;
+  state: NodeState;
+  /** Why the node is not programmed (e.g. "route: ENETUNREACH", "next hop unreachable"). */
+  reason?: string;
+}
+
+export interface ReconcileReport {
+  nodes: NodeReport[];
+  /** Kernel entries added, changed and removed by this pass (0 when already in sync). */
+  added: number;
+  changed: number;
+  removed: number;
+  /** Kernel writes that failed in this pass. */
+  errors: number;
+  durationMs: number;
+}
+
+export interface Backend {
+  readonly type: BackendType;
+  start(local: LocalNode): Promise<BackendStartResult>;
+  claim(lease: Lease): Promise<void>;
+  reconcile(remotes: RemoteNode[]): Promise<ReconcileReport>;
+  stop(): Promise<void>;
+}
