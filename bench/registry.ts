@@ -18,6 +18,7 @@ import { Etcd3 } from 'etcd3';
 import { Registry } from 'prom-client';
 import { createLogger } from '../src/log.js';
 import { EtcdRegistry, etcdSubnetKey } from '../src/registry/etcd.js';
+import { kubeBenchTarget } from '../src/testing/kube-bench-target.js';
 import type { NodeRegistry, RegistryNetwork, Snapshot } from '../src/registry/types.js';
 
 export interface RegistryBenchOptions {
@@ -164,12 +165,22 @@ export const etcdBenchImplementation: RegistryBenchImplementation = {
   },
 };
 
-/**
- * Every implementation the bench runs, in order.
- * KUBE HOOK: the Kubernetes registry adds `kubeBenchImplementation` here (a store backed by the
- * in-repo API test server holding `nodes` Node objects built from benchNode(i)).
- */
-export const registryBenchImplementations: RegistryBenchImplementation[] = [etcdBenchImplementation];
+// -- kube ----------------------------------------------------------------------------------------
+
+/** The in-repo Kubernetes API test server holding the same remote nodes as Node objects. */
+export const kubeBenchImplementation: RegistryBenchImplementation = {
+  name: 'kube',
+  async setup({ nodes }) {
+    const target = await kubeBenchTarget({ nodes });
+    return {
+      createRegistry: () => target.createRegistry(),
+      teardown: () => target.close(),
+    };
+  },
+};
+
+/** Every implementation the bench runs, in order. */
+export const registryBenchImplementations: RegistryBenchImplementation[] = [etcdBenchImplementation, kubeBenchImplementation];
 
 // -- measurement ---------------------------------------------------------------------------------
 

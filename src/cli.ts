@@ -55,6 +55,18 @@ export function buildProgram(): Command {
       await runNetlinkBench(opts);
     });
 
+  bench
+    .command('registry')
+    .description('time to the first full snapshot and heap for a registry of N nodes (etcd and kube)')
+    .addOption(new Option('--nodes <n>', 'remote nodes in the registry').default(5000).argParser(parsePositiveInt))
+    .addOption(new Option('--runs <n>', 'repetitions; best and median reported').default(3).argParser(parsePositiveInt))
+    .addOption(new Option('--registry <name...>', 'which implementations').choices(['etcd', 'kube']))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { nodes: number; runs: number; registry?: string[]; json?: string }) => {
+      const { runRegistryBench } = await import('../bench/registry.js');
+      await runRegistryBench({ nodes: opts.nodes, runs: opts.runs, ...(opts.registry ? { implementations: opts.registry } : {}), ...(opts.json ? { json: opts.json } : {}) });
+    });
+
   return program;
 }
 
