@@ -1,0 +1,78 @@
+// The daemon's HTTP endpoints on --health-addr: /healthz (the process is alive and its loop
+// turns), /readyz (200 only when every known remote node is programmed and the CNI files are
+// written — what a DaemonSet readiness probe should gate on), /metrics (Prometheus text) and
+// /status (JSON for `weft status` and humans). Read-only; nothing here changes state.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.js';
+
+export interface HealthSource {
+  /** Undefined when ready, else why not (shown in the /readyz body). */
+  notReadyReason(): string | undefined;
+  status(): unknown;
+}
+
+export interface HttpEndpoint {
+  host: string;
+  port: number;
+}
+
+export class DaemonHttpServer {
+  private readonly server: Server;
+
+  constructor(
+    private readonly source: HealthSource,
+    private readonly metrics: Registry,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+      switch (path) {
+        case '/healthz':
+          return send(200, 'ok\n');
+        case '/readyz': {
+          const reason = this.source.notReadyReason();
+          return reason === undefined ? send(200, 'ready\n') : send(503, `not ready: ${reason}\n`);
+        }
+        case '/metrics':
+          this.metrics.metrics().then(
+            (text) => send(200, text, this.metrics.contentType),
+            (err: unknown) => {
+              this.logger.error({ err }, 'metrics collection failed');
+              send(500, 'metrics collection failed\n');
+            },
+          );
+          return;
+        case '/status':
+          return send(200, `${JSON.stringify(this.source.status(), null, 2)}\n`, 'application/json');
+        default:
+          return send(404, 'not found: try /healthz /readyz /metrics /status\n');
+      }
+    });
+  }
+
+  /** Listens; resolves with the bound address (port 0 picks a free one). */
+  listen(endpoint: HttpEndpoint): Promise<HttpEndpoint> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(endpoint.port, endpoint.host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as AddressInfo;
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+}

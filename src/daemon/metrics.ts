@@ -1,0 +1,25 @@
+// The daemon's Prometheus metrics (prom-client, `weft_` prefix), on one Registry per daemon so
+// tests and several daemons in one process never collide. The registry implementations register
+// their skip counter on the same Registry (passed to them as `metrics`).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly remoteNodesKnown = new Gauge({ name: 'weft_remote_nodes_known', help: 'Remote nodes in the latest registry snapshot.', registers: [this.registry] });
+  readonly remoteNodesProgrammed = new Gauge({ name: 'weft_remote_nodes_programmed', help: 'Remote nodes whose kernel entries are all in place.', registers: [this.registry] });
+  readonly reconcileDuration = new Histogram({
+    name: 'weft_reconcile_duration_seconds',
+    help: 'Duration of one reconcile pass (dump, diff, apply).',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly reconciles = new Counter({ name: 'weft_reconciles_total', help: 'Reconcile passes, by trigger and result.', labelNames: ['trigger', 'result'], registers: [this.registry] });
+  readonly kernelWriteErrors = new Counter({ name: 'weft_kernel_write_errors_total', help: 'Kernel writes (netlink) that failed.', registers: [this.registry] });
+  readonly kernelEntriesChanged = new Counter({ name: 'weft_kernel_entries_changed_total', help: 'Kernel entries written by reconciles, by kind of change.', labelNames: ['change'], registers: [this.registry] });
+  readonly snapshots = new Counter({ name: 'weft_registry_snapshots_total', help: 'Registry snapshots received.', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'weft_ready', help: '1 when every known remote node is programmed and the CNI files are written.', registers: [this.registry] });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'weft_' });
+  }
+}
