@@ -52,7 +52,9 @@ export function familyOf(address: string): Family {
   return parseIp(address).family;
 }
 
-const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+// No leading zeros: "010.0.0.1" is octal to inet_aton (8.0.0.1); it falls through to parseIp,
+// which refuses it, instead of silently becoming 10.0.0.1 here.
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 export function ipToBytes(address: string): Buffer {
   // Dotted-quad fast path: the netlink layer converts thousands of addresses per reconcile.

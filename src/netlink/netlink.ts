@@ -26,6 +26,7 @@ export class Netlink implements LinkHandle {
   readonly fdb: Fdb;
   readonly routes: Routes;
   private readonly indexCache = new Map<string, number>();
+  private readonly indexLookups = new Map<string, Promise<number>>();
 
   private constructor(socket: RtnlSocket) {
     this.socket = socket;
@@ -57,6 +58,17 @@ export class Netlink implements LinkHandle {
     if (typeof dev === 'number') return dev;
     const cached = this.indexCache.get(dev);
     if (cached !== undefined) return cached;
+    // Thousands of writes issued at once to a device not yet cached share one lookup: one
+    // RTM_GETLINK each would put a whole link message per request into the receive buffer.
+    let lookup = this.indexLookups.get(dev);
+    if (!lookup) {
+      lookup = this.lookupIndex(dev).finally(() => this.indexLookups.delete(dev));
+      this.indexLookups.set(dev, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookupIndex(dev: string): Promise<number> {
     const link = await this.links.get(dev);
     if (!link) throw new NetlinkError('link.lookup', dev, ENODEV);
     this.indexCache.set(dev, link.index);
