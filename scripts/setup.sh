@@ -29,6 +29,7 @@ components=(
   "iputils-ping ping"
   "tcpdump tcpdump"
   "nftables nft"
+  "iptables iptables"
   "kubernetes-client kubectl"
 )
 

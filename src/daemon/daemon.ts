@@ -27,8 +27,10 @@ export interface DaemonParts {
   /** Installs masquerading for pod traffic leaving the cluster (when --ip-masq). */
   applyMasq?(lease: Lease): Promise<void>;
   resyncMs: number;
-  /** Where /healthz etc. listen; omit to run without HTTP. */
+  /** Where /healthz etc. listen on TCP; omit for none. */
   health?: HttpEndpoint;
+  /** The same endpoints on a Unix socket (for `weft status` and the lab); omit for none. */
+  statusSocket?: string;
   metrics: DaemonMetrics;
   logger: Logger;
 }
@@ -78,11 +80,15 @@ export class Daemon {
   async start(): Promise<void> {
     const { parts } = this;
     const log = parts.logger;
+    // Up first: /healthz answers while we start, /readyz says why we are not ready yet.
+    this.http = new DaemonHttpServer(this, parts.metrics.registry, log);
     if (parts.health) {
-      // Up first: /healthz answers while we start, /readyz says why we are not ready yet.
-      this.http = new DaemonHttpServer(this, parts.metrics.registry, log);
       this.boundHealth = await this.http.listen(parts.health);
       log.info({ addr: `${this.boundHealth.host}:${this.boundHealth.port}` }, 'health endpoints listening');
+    }
+    if (parts.statusSocket) {
+      await this.http.listenUnix(parts.statusSocket);
+      log.info({ socket: parts.statusSocket }, 'status socket listening');
     }
     const underlay = await parts.selectUnderlay();
     this.local = {

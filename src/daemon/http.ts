@@ -2,7 +2,12 @@
 // turns), /readyz (200 only when every known remote node is programmed and the CNI files are
 // written — what a DaemonSet readiness probe should gate on), /metrics (Prometheus text) and
 // /status (JSON for `weft status` and humans). Read-only; nothing here changes state.
-import { createServer, type Server } from 'node:http';
+// The same endpoints are served on TCP (--health-addr, for kubelet probes and Prometheus) and
+// on a Unix socket (--status-socket): Unix sockets are not namespaced, so `weft status`, the lab
+// and tests reach a daemon running inside another network namespace by path.
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
@@ -19,14 +24,15 @@ export interface HttpEndpoint {
 }
 
 export class DaemonHttpServer {
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
+  private readonly handler: RequestListener;
 
   constructor(
     private readonly source: HealthSource,
     private readonly metrics: Registry,
     private readonly logger: Logger,
   ) {
-    this.server = createServer((req, res) => {
+    this.handler = (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
         res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
@@ -54,25 +60,44 @@ export class DaemonHttpServer {
         default:
           return send(404, 'not found: try /healthz /readyz /metrics /status\n');
       }
-    });
+    };
   }
 
-  /** Listens; resolves with the bound address (port 0 picks a free one). */
-  listen(endpoint: HttpEndpoint): Promise<HttpEndpoint> {
+  /** Listens on TCP; resolves with the bound address (port 0 picks a free one). */
+  async listen(endpoint: HttpEndpoint): Promise<HttpEndpoint> {
+    const server = await this.serve((s, done) => s.listen(endpoint.port, endpoint.host, done));
+    const address = server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  /** Listens on a Unix socket (a stale one from a killed daemon is replaced). */
+  async listenUnix(path: string): Promise<void> {
+    mkdirSync(dirname(path), { recursive: true });
+    rmSync(path, { force: true });
+    await this.serve((s, done) => s.listen(path, done));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      ),
+    );
+  }
+
+  private serve(listen: (server: Server, done: () => void) => void): Promise<Server> {
+    const server = createServer(this.handler);
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(endpoint.port, endpoint.host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address() as AddressInfo;
-        resolve({ host: address.address, port: address.port });
+      server.once('error', reject);
+      listen(server, () => {
+        server.off('error', reject);
+        this.servers.push(server);
+        resolve(server);
       });
-    });
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.closeAllConnections();
-      this.server.close(() => resolve());
     });
   }
 }
