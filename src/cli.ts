@@ -31,17 +31,44 @@ export function buildProgram(): Command {
       setRootLogger(createLogger({ level: opts.logLevel, ...(opts.logFormat ? { pretty: opts.logFormat === 'pretty' } : {}) }));
     });
 
-  const lab = program.command('lab').description('a local multi-node cluster in network namespaces on this machine');
+  const lab = program.command('lab').description('a local multi-node cluster in network namespaces on this machine (root)');
+  const idOption = (): Option => new Option('--id <id>', 'lab name (prefix of its namespaces)').default('weft-lab');
   lab
     .command('up')
-    .description('build the lab cluster (prints the plan until the lab lands)')
+    .description('build the lab: underlay bridge, etcd, N nodes each running weft daemon, pods via the CNI plugins; then check it')
+    .addOption(idOption())
     .addOption(new Option('--backend <backend>', 'datapath').choices(['vxlan', 'bgp']).default('vxlan'))
     .addOption(new Option('--nodes <n>', 'number of nodes').default(3).argParser(parsePositiveInt))
     .addOption(new Option('--pods-per-node <n>', 'pods per node').default(2).argParser(parsePositiveInt))
-    .action(async (opts: { backend: 'vxlan' | 'bgp'; nodes: number; podsPerNode: number }) => {
-      const { printLabPlan } = await import('./lab/plan.js');
-      printLabPlan(opts);
+    .addOption(new Option('--underlay-mtu <bytes>', 'MTU of the underlay segment').default(1500).argParser(parsePositiveInt))
+    .option('--ipv6', 'dual stack: IPv6 underlay and pod addresses too', false)
+    .addOption(new Option('--tor <router>', 'a top-of-rack router peering with every node (BGP)').choices(['none', 'bird', 'frr']).default('none'))
+    .action(async (opts: { id: string; backend: 'vxlan' | 'bgp'; nodes: number; podsPerNode: number; underlayMtu: number; ipv6: boolean; tor: 'none' | 'bird' | 'frr' }) => {
+      const { labUp } = await import('./lab/commands.js');
+      await labUp(opts);
     });
+  lab
+    .command('check')
+    .description('daemon readiness and the pod-to-pod connectivity matrix; exits non-zero on any failure')
+    .addOption(idOption())
+    .action(async (opts: { id: string }) => (await import('./lab/commands.js')).labCheck(opts.id));
+  lab
+    .command('status')
+    .description('nodes (IP, podCIDR, daemon state) and pods')
+    .addOption(idOption())
+    .action(async (opts: { id: string }) => (await import('./lab/commands.js')).labStatus(opts.id));
+  lab
+    .command('exec')
+    .description('run a command in a node or pod namespace: weft lab exec node1 -- ip route')
+    .addOption(idOption())
+    .argument('<target>', 'node (node1…), pod (node1-pod1…) or underlay')
+    .argument('[command...]', 'the command and its arguments (after --)')
+    .action(async (target: string, command: string[], opts: { id: string }) => (await import('./lab/commands.js')).labExec(opts.id, target, command));
+  lab
+    .command('down')
+    .description('remove every namespace, process and file of the lab (idempotent; works after a crash)')
+    .addOption(idOption())
+    .action(async (opts: { id: string }) => (await import('./lab/commands.js')).labDown(opts.id));
 
   const bench = program.command('bench').description('benchmarks; each prints its figures next to a reference measured in the same run');
   bench

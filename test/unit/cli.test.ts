@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli.js';
-import { labPlan } from '../../src/lab/plan.js';
+import { labLayout, nodeLayout } from '../../src/lab/layout.js';
 
 function run(args: string[]): { out: string; err: string; exitCode: number | undefined } {
   let out = '';
@@ -31,6 +31,8 @@ describe('weft CLI', () => {
   it('prints help for the program and for every subcommand', () => {
     const paths = allCommandPaths(buildProgram());
     expect(paths).toContainEqual(['lab', 'up']);
+    expect(paths).toContainEqual(['lab', 'down']);
+    expect(paths).toContainEqual(['lab', 'check']);
     expect(paths).toContainEqual(['bench', 'netlink']);
     for (const path of [[], ...paths]) {
       const { out, exitCode } = run([...path, '--help']);
@@ -58,11 +60,11 @@ describe('weft CLI', () => {
     expect(err).toContain('Allowed choices are vxlan, bgp');
   });
 
-  it('plans one namespace per node with documentation-range underlay addresses', () => {
-    const plan = labPlan({ backend: 'vxlan', nodes: 3, podsPerNode: 2 }).join('\n');
-    expect(plan).toContain('weft-lab-n3');
-    expect(plan).toContain('192.0.2.13/24');
-    expect(plan).not.toContain('weft-lab-n4');
+  it('names every lab namespace from the lab id and uses documentation underlay addresses', () => {
+    const lab = labLayout('weft-lab');
+    expect(lab.underlayNetns).toBe('weft-lab-ul');
+    expect(nodeLayout(lab, 3)).toMatchObject({ netns: 'weft-lab-n3', ip: '192.0.2.13' });
+    expect(() => labLayout('Bad Id')).toThrow('use up to 16 lowercase letters');
   });
 
   it('runs as the installed bin', () => {
