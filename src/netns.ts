@@ -15,6 +15,7 @@ export const NETNS_RUN_DIR = '/run/netns';
 
 interface NativeAddon {
   setns(fd: number, nstype: number): void;
+  setsockoptInt(fd: number, level: number, name: number, value: number): void;
 }
 
 /** The package root: the nearest ancestor holding binding.gyp (works from src/ and from dist/src/). */
@@ -29,7 +30,7 @@ function packageRoot(): string {
 }
 
 let addon: NativeAddon | undefined;
-function native(): NativeAddon {
+export function native(): NativeAddon {
   if (!addon) {
     const path = join(packageRoot(), 'build', 'Release', 'weft_native.node');
     if (!existsSync(path)) {

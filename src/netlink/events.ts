@@ -2,12 +2,15 @@
 // neighbours/FDB, parsed into the same typed values the dump functions return.
 //
 // Events are hints, never the source of truth: a reconciler that hears one schedules a dump-and-
-// diff. When the kernel drops notifications because we were slow (ENOBUFS on this socket) the
-// stream says so with an `overflow` event, and the consumer must resync from a full dump.
+// diff, and also resyncs periodically. When we are too slow the kernel drops notifications
+// silently (NETLINK_NO_ENOBUFS, see sockopts.ts: reporting it would abort the process inside the
+// netlink package), which is why a consumer must never rely on seeing every change. `overflow` is
+// emitted when the stream itself sees a problem (an unparsable batch, a socket error).
 import netlinkPackage from 'netlink';
 import type { NetlinkMessage, RawNetlinkSocket } from 'netlink';
 import { AF_BRIDGE } from '../net/addr.js';
 import { inNetns } from '../netns.js';
+import { disableEnobufs } from './sockopts.js';
 import { parseAddress, type AddressInfo } from './addresses.js';
 import { parseFdb, type FdbInfo } from './fdb.js';
 import { parseLink, type LinkInfo } from './links.js';
@@ -47,8 +50,17 @@ export class EventStream {
   private closed = false;
 
   constructor(options: EventStreamOptions, private readonly listener: (event: NetlinkEvent) => void) {
-    const create = (): RawNetlinkSocket => new RawSocket(0);
+    const create = (): RawNetlinkSocket => {
+      const raw = new RawSocket(0);
+      disableEnobufs(raw); // see sockopts.ts: an ENOBUFS would abort the process
+      return raw;
+    };
     this.raw = options.netns ? inNetns(options.netns, create) : create();
+    try {
+      this.raw.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // keep the default
+    }
     for (const group of options.groups) for (const id of GROUPS[group]) this.raw.addMembership(id);
     if (options.ref) this.raw.ref();
     else this.raw.unref();

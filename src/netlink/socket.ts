@@ -15,6 +15,7 @@ import netlinkPackage from 'netlink';
 import type { NetlinkMessage, RawNetlinkSocket } from 'netlink';
 import { NetlinkError } from './errors.js';
 import { inNetns } from '../netns.js';
+import { disableEnobufs } from './sockopts.js';
 
 const { RawNetlinkSocket: RawSocket, parseMessages } = netlinkPackage;
 
@@ -81,6 +82,9 @@ interface Pending {
   frame: Buffer;
   context: RequestContext;
   dump: boolean;
+  /** Share of the window: what the reply may occupy in the receive buffer, in ACK units. */
+  cost: number;
+  sentAt: number;
   /**
    * Set on the one request of a datagram that asks for an ACK: the other (silent) writes of the
    * datagram. The kernel handles a datagram's messages in order and reports every failure, so
@@ -96,7 +100,14 @@ export interface RtnlSocketOptions {
   /** Network namespace name (as in `ip netns`) or path; default: this process's namespace. */
   netns?: string;
   window?: number;
+  /** A request unanswered this long fails with ETIMEDOUT (default 30 s). */
+  timeoutMs?: number;
 }
+
+const ETIMEDOUT = 110;
+/** A GET's reply carries a whole object (a link is ~1.5 KiB), a dump's first part up to 32 KiB. */
+const GET_COST = 4;
+const DUMP_COST = 32;
 
 export class RtnlSocket {
   readonly netns: string | undefined;
@@ -110,10 +121,19 @@ export class RtnlSocket {
   private batch: Pending[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** Sum of the costs of requests in flight or batched. */
+  private load = 0;
+  private readonly timeoutMs: number;
+  private timeoutTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RtnlSocketOptions = {}) {
     this.netns = options.netns;
-    const create = (): RawNetlinkSocket => new RawSocket(NETLINK_ROUTE);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const create = (): RawNetlinkSocket => {
+      const raw = new RawSocket(NETLINK_ROUTE);
+      disableEnobufs(raw); // see sockopts.ts: an ENOBUFS would abort the process
+      return raw;
+    };
     this.raw = options.netns ? inNetns(options.netns, create) : create();
     this.raw.unref();
     try {
@@ -141,6 +161,7 @@ export class RtnlSocket {
     if (this.closed) return;
     this.closed = true;
     this.failAll(0, 'socket closed');
+    clearInterval(this.timeoutTimer);
     this.raw.close();
   }
 
@@ -149,7 +170,9 @@ export class RtnlSocket {
     return new Promise((resolve, reject) => {
       const seq = this.nextSeq();
       const frame = encodeFrame(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
-      const pending: Pending = { seq, frame, context, dump, replies: [], resolve, reject };
+      // RTM_GET* message types are 2 mod 4 (18, 22, 26, 30…).
+      const cost = dump ? DUMP_COST : type % 4 === 2 ? GET_COST : 1;
+      const pending: Pending = { seq, frame, context, dump, cost, sentAt: 0, replies: [], resolve, reject };
       if (dump) this.waitingDumps.push(pending);
       else this.waiting.push(pending);
       this.pump();
@@ -165,18 +188,25 @@ export class RtnlSocket {
 
   /** Moves waiting requests into the next datagram while the window allows. */
   private pump(): void {
-    if (!this.dumpRunning && this.waitingDumps.length > 0 && this.inFlight.size + this.batch.length < this.window) {
+    // Each kind of request is admitted while the window has room for its reply; the first one
+    // always is, so a window smaller than a cost cannot stall the queue.
+    if (!this.dumpRunning && this.waitingDumps.length > 0 && (this.load === 0 || this.load + DUMP_COST <= this.window)) {
       this.dumpRunning = true;
-      this.batch.push(this.waitingDumps.shift()!);
+      this.admit(this.waitingDumps.shift()!);
     }
-    while (this.waiting.length > 0 && this.inFlight.size + this.batch.length < this.window) {
-      this.batch.push(this.waiting.shift()!);
+    while (this.waiting.length > 0 && (this.load === 0 || this.load + this.waiting[0]!.cost <= this.window)) {
+      this.admit(this.waiting.shift()!);
     }
     if (this.batch.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       // Let the caller queue the rest of this tick's requests first: they share one datagram.
       queueMicrotask(() => this.flush());
     }
+  }
+
+  private admit(pending: Pending): void {
+    this.load += pending.cost;
+    this.batch.push(pending);
   }
 
   private flush(): void {
@@ -204,8 +234,10 @@ export class RtnlSocket {
       datagram = [];
       size = 0;
     };
+    const now = Date.now();
     for (const pending of batch) {
       if (size + pending.frame.length > MAX_DATAGRAM) send();
+      pending.sentAt = now;
       this.inFlight.set(pending.seq, pending);
       datagram.push(pending.frame);
       size += pending.frame.length;
@@ -213,6 +245,32 @@ export class RtnlSocket {
       if (!pending.dump) members.push(pending);
     }
     send();
+    if (!this.timeoutTimer) {
+      this.timeoutTimer = setInterval(() => this.expire(), Math.min(1000, this.timeoutMs));
+      this.timeoutTimer.unref();
+    }
+  }
+
+  /** Fails requests (and their silent datagram members) that were never answered. */
+  private expire(): void {
+    const deadline = Date.now() - this.timeoutMs;
+    for (const pending of [...this.inFlight.values()]) {
+      if (pending.sentAt > deadline || !this.inFlight.has(pending.seq)) continue;
+      const error = (p: Pending): NetlinkError => new NetlinkError(p.context.operation, p.context.target, ETIMEDOUT, `no answer within ${this.timeoutMs} ms`);
+      for (const member of pending.silent ?? []) {
+        if (this.inFlight.delete(member.seq)) {
+          this.load -= member.cost;
+          member.reject(error(member));
+        }
+      }
+      pending.silent = [];
+      this.finish(pending, error(pending));
+    }
+    if (this.inFlight.size === 0) {
+      clearInterval(this.timeoutTimer);
+      this.timeoutTimer = undefined;
+    }
+    this.pump();
   }
 
   private receive(buffer: Buffer): void {
@@ -242,8 +300,12 @@ export class RtnlSocket {
 
   private finish(pending: Pending, error?: Error): void {
     this.inFlight.delete(pending.seq);
+    this.load -= pending.cost;
     for (const member of pending.silent ?? []) {
-      if (this.inFlight.delete(member.seq)) member.resolve(member.replies);
+      if (this.inFlight.delete(member.seq)) {
+        this.load -= member.cost;
+        member.resolve(member.replies);
+      }
     }
     if (pending.dump) this.dumpRunning = false;
     if (this.inFlight.size === 0 && !this.closed) this.raw.unref();
@@ -262,6 +324,7 @@ export class RtnlSocket {
     this.waiting.length = 0;
     this.waitingDumps.length = 0;
     this.dumpRunning = false;
+    this.load = 0;
     for (const pending of all) {
       pending.reject(new NetlinkError(pending.context.operation, pending.context.target, errno || 9, detail));
     }
