@@ -1,8 +1,10 @@
 // Reads the subnet a previous run of this node used, from the subnet file it left behind
 // (flannel's subnet.env format: FLANNEL_SUBNET=10.244.3.1/24, FLANNEL_IPV6_SUBNET=…; weft's own
 // WEFT_ names are accepted too). The etcd registry prefers that subnet when its lease has expired,
-// so pods keep their addresses across a long outage. Reading only: cni/ writes the file.
+// so pods keep their addresses across a long outage. Reading only: cni/subnet-env.ts writes the
+// file and owns the line format.
 import { readFile } from 'node:fs/promises';
+import { parseSubnetEnvVariables } from '../cni/subnet-env.js';
 import { canonicalPrefix } from '../net/addr.js';
 
 export interface PreviousSubnets {
@@ -21,11 +23,8 @@ export async function readPreviousSubnets(path: string): Promise<PreviousSubnets
   } catch {
     return {};
   }
-  const values = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)\s*=\s*"?([^"\s]*)"?\s*$/.exec(line);
-    if (m !== null) values.set(m[1]!, m[2]!);
-  }
+  // One parser for the format, shared with the writer (src/cni/subnet-env.ts).
+  const values = parseSubnetEnvVariables(text);
   const result: PreviousSubnets = {};
   const v4 = prefixOf(values.get('WEFT_SUBNET') ?? values.get('FLANNEL_SUBNET'));
   const v6 = prefixOf(values.get('WEFT_IPV6_SUBNET') ?? values.get('FLANNEL_IPV6_SUBNET'));
