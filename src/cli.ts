@@ -2,6 +2,7 @@
 // Global options (--log-level, --log-format) apply to every subcommand; each subcommand lives in
 // its own module and is only imported when it runs, so `weft --help` stays fast.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addDaemonOptions } from './config/daemon-config.js';
 import { createLogger, isLogLevel, LOG_LEVELS, setRootLogger } from './log.js';
 
 export const VERSION = '0.1.0';
@@ -30,6 +31,27 @@ export function buildProgram(): Command {
       const opts = cmd.opts<{ logLevel: string; logFormat?: 'json' | 'pretty' }>();
       setRootLogger(createLogger({ level: opts.logLevel, ...(opts.logFormat ? { pretty: opts.logFormat === 'pretty' } : {}) }));
     });
+
+  const daemon = program
+    .command('daemon')
+    .description('run the node agent: claim this node\'s subnet, program the datapath, keep it in sync')
+    .addHelpText('after', '\nEvery flag can also be set as WEFT_<NAME> in the environment (--node-name ↔ WEFT_NODE_NAME).');
+  addDaemonOptions(daemon);
+  daemon
+    .addOption(new Option('--status-socket <path>', 'Unix socket serving /healthz /readyz /metrics /status for weft status [env WEFT_STATUS_SOCKET] (default: /run/weft/weft.sock)'))
+    .addOption(new Option('--cni-ipam-dir <dir>', 'host-local IPAM reservation directory written into the conflist [env WEFT_CNI_IPAM_DIR] (default: the plugin\'s own)'))
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runDaemon } = await import('./daemon/run.js');
+      await runDaemon(cmd.optsWithGlobals());
+    });
+
+  program
+    .command('status')
+    .description('ask the local daemon how it is doing: subnet, readiness, remote nodes and why any is not programmed')
+    .option('--socket <path>', 'the daemon\'s status socket (default: /run/weft/weft.sock) [env WEFT_STATUS_SOCKET]')
+    .option('--health-addr <host:port>', 'ask over TCP instead of the socket')
+    .option('--json', 'print the daemon\'s /status document as JSON', false)
+    .action(async (opts: { socket?: string; healthAddr?: string; json: boolean }) => (await import('./diag/status.js')).runStatus(opts));
 
   const lab = program.command('lab').description('a local multi-node cluster in network namespaces on this machine (root)');
   const idOption = (): Option => new Option('--id <id>', 'lab name (prefix of its namespaces)').default('weft-lab');

@@ -1,0 +1,107 @@
+// Builds a Daemon from a validated DaemonConfig: the real registry (etcd or Kubernetes), the
+// configured backend, underlay selection, the CNI handoff and --ip-masq. The only place that
+// knows which concrete implementation goes with which flag; the Daemon itself only sees parts.
+import { readFileSync } from 'node:fs';
+import { Etcd3 } from 'etcd3';
+import { createBackend } from '../../modes/index.js';
+import { ConfigError } from '../config/errors.js';
+import { netConfFromRegistry, type DaemonConfig } from '../config/daemon-config.js';
+import { toRegistryNetwork, type NetConf } from '../config/netconf.js';
+import { writeCniHandoff } from '../cni/handoff.js';
+import type { Logger } from '../log.js';
+import { selectUnderlay } from '../net/iface.js';
+import { Netlink } from '../netlink/index.js';
+import { EtcdRegistry, readEtcdNetworkConfig } from '../registry/etcd.js';
+import { KubeRegistry } from '../registry/kube.js';
+import type { NodeRegistry } from '../registry/types.js';
+import { Daemon } from './daemon.js';
+import { applyMasq } from './masq.js';
+import { DaemonMetrics } from './metrics.js';
+
+export interface DaemonExtras {
+  /** --status-socket */
+  statusSocket?: string;
+  /** --cni-ipam-dir: host-local's reservation directory (one per simulated node in a lab). */
+  cniIpamDir?: string;
+}
+
+/** net-conf.json from the file the config named, else (etcd) from <prefix>/config. */
+async function loadNetConf(config: DaemonConfig, logger: Logger): Promise<NetConf> {
+  if (config.netConf) return config.netConf;
+  if (config.registry !== 'etcd') throw new ConfigError('--net-conf', undefined, 'a net-conf.json file (required with --registry=kube)', { problem: 'nothing' });
+  const client = new Etcd3({ hosts: config.etcdEndpoints });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await readEtcdNetworkConfig(client, config.etcdPrefix);
+        return netConfFromRegistry(stored.raw, `${config.etcdPrefix}/config`, config);
+      } catch (error) {
+        if (error instanceof ConfigError || attempt >= 30) throw error;
+        if (attempt === 1) logger.warn({ err: error, endpoints: config.etcdEndpoints }, 'waiting for net-conf.json in etcd');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, logger: Logger): Promise<Daemon> {
+  const netConf = await loadNetConf(config, logger);
+  const metrics = new DaemonMetrics();
+  const network = toRegistryNetwork(netConf);
+  const registryLogger = logger.child({ component: 'registry' });
+  const registry: NodeRegistry =
+    config.registry === 'etcd'
+      ? new EtcdRegistry({ endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, network, subnetFile: config.subnetFile, logger: registryLogger, metrics: metrics.registry })
+      : new KubeRegistry({ nodeName: config.nodeName, network, ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), annotationPrefix: config.kubeAnnotationPrefix, logger: registryLogger, metrics: metrics.registry });
+  const netlink = Netlink.open();
+  const backend = createBackend(netConf, { netlink, logger: logger.child({ component: netConf.backend.type }) });
+  let publicIPs: { publicIP: string; publicIPv6?: string } | undefined;
+  return new Daemon({
+    nodeName: config.nodeName,
+    registry,
+    backend,
+    selectUnderlay: async () => {
+      const selected = await selectUnderlay(netlink, {
+        iface: config.iface,
+        ifaceRegex: config.ifaceRegex,
+        ...(config.publicIP ? { publicIP: config.publicIP } : {}),
+        ...(config.publicIPv6 ? { publicIPv6: config.publicIPv6 } : {}),
+        ipv6: netConf.enableIPv6,
+      });
+      publicIPs = { publicIP: selected.publicIP, ...(selected.publicIPv6 ? { publicIPv6: selected.publicIPv6 } : {}) };
+      logger.info({ iface: selected.underlay.name, chosenBy: selected.chosenBy }, 'underlay chosen');
+      return selected.underlay;
+    },
+    get publicIP() {
+      return publicIPs?.publicIP;
+    },
+    get publicIPv6() {
+      return publicIPs?.publicIPv6;
+    },
+    writeCni: async (lease, mtu) => {
+      const result = await writeCniHandoff(
+        { subnetFile: config.subnetFile, cniConfDir: config.cniConfDir, ...(extras.cniIpamDir ? { ipamDataDir: extras.cniIpamDir } : {}) },
+        { network: netConf.network, ...(netConf.ipv6Network ? { ipv6Network: netConf.ipv6Network } : {}), subnet: lease.subnet, ...(lease.ipv6Subnet ? { ipv6Subnet: lease.ipv6Subnet } : {}), mtu, ipMasq: config.ipMasq },
+      );
+      if (result.subnetFileChanged || result.conflistChanged) logger.info({ subnetFile: result.subnetFile, conflist: result.conflist }, 'CNI files written');
+    },
+    ...(config.ipMasq
+      ? {
+          applyMasq: (lease) =>
+            applyMasq({ network: netConf.network, subnet: lease.subnet, ...(netConf.ipv6Network && lease.ipv6Subnet ? { ipv6Network: netConf.ipv6Network, ipv6Subnet: lease.ipv6Subnet } : {}) }),
+        }
+      : {}),
+    resyncMs: config.resyncMs,
+    health: config.healthAddr,
+    ...(extras.statusSocket ? { statusSocket: extras.statusSocket } : {}),
+    metrics,
+    logger,
+  });
+}
+
+/** Reads a file for resolveDaemonConfig. */
+export function readTextFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}
