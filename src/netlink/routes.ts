@@ -1,5 +1,6 @@
 // Routes, IPv4 and IPv6: replace (idempotent), delete, list; gateway, device, onlink, table,
-// protocol, metric, scope, type, and multipath (ECMP) next hops.
+// protocol, metric, scope, type, and multipath (ECMP) next hops; get (the kernel's route lookup
+// for one destination, `ip route get`).
 //
 // Two encodings are ours rather than the `netlink` package's, because the package gets them wrong:
 //  - the ONLINK flag: the package's RouteFlags only knows RTM_F_* bits, so `flags: {onlink: true}`
@@ -10,7 +11,7 @@
 // protocol too, so a delete can never remove a route weft did not make.
 import netlinkPackage from 'netlink';
 import type { rt as RtTypes } from 'netlink';
-import { afOf, bytesToIp, familyOf, familyOfAf, formatCidr, ipToBytes, networkOf, parseCidr, type Family } from '../net/addr.js';
+import { afOf, bytesToIp, familyOf, familyOfAf, formatCidr, ipToBytes, networkOf, parseCidr, parseIp, type Family } from '../net/addr.js';
 import { attribute, attributes, collect, PayloadBuilder } from './encode.js';
 import { NetlinkError } from './errors.js';
 import type { LinkHandle } from './handle.js';
@@ -132,6 +133,27 @@ export class Routes {
     }
   }
 
+  /**
+   * The route the kernel would use towards `address` (`ip route get ADDRESS`): its gateway, if
+   * any, and output device. Undefined when there is no route (ENETUNREACH/EHOSTUNREACH).
+   */
+  async get(address: string): Promise<RouteInfo | undefined> {
+    const { family, address: canonical } = parseIp(address);
+    const payload = new PayloadBuilder(RTMSG_LENGTH);
+    payload.header.writeUInt8(afOf(family), 0);
+    payload.header.writeUInt8(family === 4 ? 32 : 128, 1);
+    payload.attr(RTA_DST, ipToBytes(canonical));
+    try {
+      const replies = await this.nl.socket.request(RTM_GETROUTE, 0, [payload.finish()], { operation: 'route.get', target: canonical });
+      const reply = replies.find((m) => m.type === RTM_NEWROUTE);
+      // The answer is a route-cache entry (RTM_F_CLONED), which list() rightly skips: keep it here.
+      return reply ? parseRoute(reply, { cloned: true }) : undefined;
+    } catch (error) {
+      if (error instanceof NetlinkError && (error.code === 'ENETUNREACH' || error.code === 'EHOSTUNREACH')) return undefined;
+      throw error;
+    }
+  }
+
   async list(filter: RouteFilter = {}): Promise<RouteInfo[]> {
     const index = filter.dev === undefined ? undefined : await this.nl.ifindex(filter.dev);
     const table = filter.table ?? RT_TABLE_MAIN;
@@ -139,7 +161,7 @@ export class Routes {
     const replies = await this.nl.socket.dump(RTM_GETROUTE, collect((out) => rt.formatRouteMessage({ kind: 'route', data, attrs: {} }, out)), { operation: 'route.list', target: `table ${table}` });
     return replies
       .filter((m) => m.type === RTM_NEWROUTE)
-      .map(parseRoute)
+      .map((m) => parseRoute(m))
       .filter((r): r is RouteInfo => r !== undefined)
       .filter((r) => (table === 'all' || r.table === table) && (filter.protocol === undefined || r.protocol === filter.protocol) && (!filter.family || r.family === filter.family))
       .filter((r) => index === undefined || r.index === index || (r.nexthops ?? []).some((nh) => nh.index === index));
@@ -203,12 +225,12 @@ function describe(spec: RouteSpec): string {
   return `${spec.dst} ${via}${spec.onlink ? ' onlink' : ''} table ${spec.table ?? RT_TABLE_MAIN}`.replace(/\s+/g, ' ').trim();
 }
 
-export function parseRoute(message: RawMessage): RouteInfo | undefined {
+export function parseRoute(message: RawMessage, options: { cloned?: boolean } = {}): RouteInfo | undefined {
   const header = message.data;
   const { data, attrs } = rt.parseRouteMessage(header);
   if (data.family !== 2 && data.family !== 10) return undefined;
   const flags = header.readUInt32LE(RTMSG_FLAGS_OFFSET);
-  if (flags & RTM_F_CLONED) return undefined; // route-cache clones are not routes anyone installed
+  if (flags & RTM_F_CLONED && !options.cloned) return undefined; // route-cache clones are not routes anyone installed
   const family = familyOfAf(data.family);
   const dstAddress = attrs.dst ? bytesToIp(attrs.dst) : family === 4 ? '0.0.0.0' : '::';
   const typeNumber = typeof data.type === 'number' ? data.type : ROUTE_TYPES.indexOf(String(data.type).toLowerCase() as RouteType) + 1;

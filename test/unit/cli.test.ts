@@ -73,3 +73,16 @@ describe('weft CLI', () => {
     expect(out).toContain('bench');
   });
 });
+
+describe('weft daemon start-up errors', () => {
+  it('stops with one line naming the bad flag and exit status 2', () => {
+    let failure: { status: number; stderr: string } | undefined;
+    try {
+      execFileSync(process.execPath, ['bin/weft.js', 'daemon', '--backend', 'gre', '--node-name', 'n1'], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, WEFT_LOG_LEVEL: 'silent' } });
+    } catch (error) {
+      failure = error as { status: number; stderr: string };
+    }
+    expect(failure?.status).toBe(2);
+    expect(failure?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^weft daemon: --backend: expected .*vxlan.*bgp.*, got "gre"/)]);
+  });
+});
