@@ -19,7 +19,7 @@ const out = (line = ''): void => {
 };
 
 function downHint(id: string): string {
-  return `weft lab down${id === DEFAULT_LAB_ID ? '' : ` --id ${id}`}`;
+  return `npx weft lab down${id === DEFAULT_LAB_ID ? '' : ` --id ${id}`}`;
 }
 
 async function printStatus(lab: Lab): Promise<void> {
@@ -61,6 +61,14 @@ async function printConnectivity(lab: Lab): Promise<number> {
 export async function labUp(options: LabUpOptions): Promise<void> {
   if (options.backend === 'bgp') throw new Error('--backend=bgp: the BGP backend is not built yet (issue 8); use --backend=vxlan');
   if (options.tor !== 'none') throw new Error('--tor needs --backend=bgp, which is not built yet (issue 8)');
+  if (Lab.load(options.id)) {
+    out(`lab "${options.id}" is already up; checking it (tear it down with: ${downHint(options.id)})`);
+    out();
+    await printStatus(Lab.load(options.id)!);
+    out();
+    await labCheck(options.id);
+    return;
+  }
   const started = Date.now();
   out(`weft lab "${options.id}": ${options.nodes} nodes × ${options.podsPerNode} pods, backend ${options.backend}, underlay MTU ${options.underlayMtu}${options.ipv6 ? ', dual stack' : ''}`);
   const lab = await Lab.up({ id: options.id, backend: options.backend, nodes: options.nodes, podsPerNode: options.podsPerNode, underlayMtu: options.underlayMtu, ipv6: options.ipv6, onProgress: (line) => out(`  ${line}`) });
@@ -73,9 +81,9 @@ export async function labUp(options: LabUpOptions): Promise<void> {
   out(failed === 0 ? 'every pod reaches every other pod.' : `${failed} pod pairs cannot reach each other.`);
   out();
   out('Look around:');
-  out(`  weft lab status${options.id === DEFAULT_LAB_ID ? '' : ` --id ${options.id}`}            nodes, pods, daemon readiness`);
-  out(`  weft lab exec node1 -- ip route      any command in a node or pod namespace (e.g. node1-pod1)`);
-  out(`  weft lab exec node1 -- bridge fdb show dev flannel.1`);
+  out(`  npx weft lab status${options.id === DEFAULT_LAB_ID ? '' : ` --id ${options.id}`}            nodes, pods, daemon readiness`);
+  out(`  npx weft lab exec node1 -- ip route  any command in a node or pod namespace (e.g. node1-pod1)`);
+  out(`  npx weft lab exec node1 -- bridge fdb show dev flannel.1`);
   out(`  less ${lab.layout.runDir}/node1/daemon.log`);
   out(`Tear it down: ${downHint(options.id)}`);
   if (failed > 0) process.exitCode = 1;
