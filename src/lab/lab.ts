@@ -7,7 +7,7 @@
 // `npm start`, `weft lab …`, the end-to-end tests and the benches all use this one builder.
 // Everything is named from the lab id and recorded in <runDir>/state.json; `down` removes what
 // the state names and anything else carrying the id's prefix, so it also works after a crash.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -155,8 +155,11 @@ export class Lab {
     return result;
   }
 
+  /** Writes the state file atomically: `lab down` may read it at any moment (e.g. after a kill). */
   save(): void {
-    writeFileSync(this.layout.stateFile, `${JSON.stringify(this.state, null, 2)}\n`);
+    const temp = `${this.layout.stateFile}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(this.state, null, 2)}\n`);
+    renameSync(temp, this.layout.stateFile);
   }
 
   private async makeUnderlay(): Promise<void> {
