@@ -183,6 +183,8 @@ export function toRegistryNetwork(conf: NetConf): RegistryNetwork {
   if (conf.enableIPv6 && conf.ipv6Network !== undefined) {
     network.ipv6Network = conf.ipv6Network;
     network.ipv6SubnetLen = conf.ipv6SubnetLen ?? 64;
+    if (conf.ipv6SubnetMin !== undefined) network.ipv6SubnetMin = conf.ipv6SubnetMin;
+    if (conf.ipv6SubnetMax !== undefined) network.ipv6SubnetMax = conf.ipv6SubnetMax;
   }
   return network;
 }

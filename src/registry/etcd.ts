@@ -3,16 +3,27 @@
 //
 //   <prefix>/config                    net-conf.json (read by readEtcdNetworkConfig)
 //   <prefix>/subnets/10.244.3.0-24     {"PublicIP":"…","BackendType":"vxlan","BackendData":{…}}
+//   <prefix>/subnets/10.244.3.0-24&fd00:10:244:3::-64
+//                                      dual stack: one key names both subnets; the value adds
+//                                      "PublicIPv6":"…" and "BackendV6Data":{…}
 //
 // weft adds a "NodeName" field to the value (flannel ignores unknown fields); entries written by
 // flannel, without it, are named by their key.
 //
 // Allocation: reuse our own entry (same NodeName, or same PublicIP for entries without a name);
 // else the subnet from a previous run's subnet file; else a random free subnet among the first
-// free ones between SubnetMin and SubnetMax. New keys are created in a transaction that succeeds
-// only if the key is absent, so racing nodes never share a subnet. The key is bound to an etcd
-// lease (TTL default 24 h) renewed every TTL/3; close() does not revoke it, so a restarted node
-// finds its entry and keeps its subnet, and a node that is gone for good frees it at expiry.
+// free ones between SubnetMin and SubnetMax (per family in dual stack). New keys are created in a
+// transaction that succeeds only if the key is absent, so racing nodes never share a subnet. The
+// key is bound to an etcd lease (TTL default 24 h) renewed every TTL/3; close() does not revoke
+// it, so a restarted node finds its entry and keeps its subnet, and a node that is gone for good
+// frees it at expiry.
+//
+// Dual stack follows flannel (pkg/subnet/subnet.go MakeSubnetKey, pkg/subnet/etcd/registry.go
+// createSubnet, local_manager.go tryAcquireLease): one key whose name carries both subnets, so
+// they are created, renewed and expire together, bound to one lease. A key-absent check alone
+// would not stop two nodes from sharing one family's subnet under different keys (flannel has
+// that race), so a dual-stack claim's transaction also requires that no key under subnets/ was
+// created since the read it allocated from; a loser re-reads and picks again.
 //
 // Watching: read the whole subnets prefix, then watch from the next revision. A watch cancelled
 // by the server (compaction) or a lost connection is never trusted to resume: we re-read and
@@ -196,6 +207,8 @@ const netConfSchema = z
     SubnetMax: z.string().optional(),
     IPv6Network: z.string().optional(),
     IPv6SubnetLen: z.number().int().min(1).max(128).optional(),
+    IPv6SubnetMin: z.string().optional(),
+    IPv6SubnetMax: z.string().optional(),
     Backend: z.object({ Type: z.string().optional() }).loose().optional(),
   })
   .loose();
@@ -236,6 +249,8 @@ export async function readEtcdNetworkConfig(client: Etcd3, prefix = DEFAULT_ETCD
     const v6 = parseNetworkField(key, 'IPv6Network', conf.IPv6Network, 6);
     result.ipv6Network = `${v6.address}/${v6.prefixLen}`;
     result.ipv6SubnetLen = conf.IPv6SubnetLen ?? 64;
+    if (conf.IPv6SubnetMin !== undefined) result.ipv6SubnetMin = boundField(key, 'IPv6SubnetMin', conf.IPv6SubnetMin, result.ipv6SubnetLen, 6);
+    if (conf.IPv6SubnetMax !== undefined) result.ipv6SubnetMax = boundField(key, 'IPv6SubnetMax', conf.IPv6SubnetMax, result.ipv6SubnetLen, 6);
   }
   const out: EtcdNetworkConfig = { network: result, raw: conf, revision: kv.mod_revision };
   if (conf.Backend?.Type !== undefined) out.backendType = conf.Backend.Type;
@@ -253,17 +268,18 @@ function parseNetworkField(key: string, field: string, text: string, family: 4 |
   }
 }
 
-function boundField(key: string, field: string, text: string, subnetLen: number): string {
+function boundField(key: string, field: string, text: string, subnetLen: number, family: 4 | 6 = 4): string {
   try {
-    const address = text.includes('/') ? parseCidr(text).address : parseIp(text).address;
-    return `${address}/${subnetLen}`;
+    const parsed = text.includes('/') ? parseCidr(text) : parseIp(text);
+    if (parsed.family !== family) throw new Error(`not IPv${family}`);
+    return `${parsed.address}/${subnetLen}`;
   } catch {
-    throw new EtcdConfigError(key, `${field} "${text}" is not an IPv4 address`);
+    throw new EtcdConfigError(key, `${field} "${text}" is not an IPv${family} address`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Subnet arithmetic (IPv4 allocation)
+// Subnet arithmetic (allocation, both families)
 
 function toInt(address: string): bigint {
   let n = 0n;
@@ -287,6 +303,7 @@ function maskOf(prefixLen: number, family: 4 | 6): bigint {
 }
 
 interface AllocationPlan {
+  family: 4 | 6;
   networkStart: bigint;
   networkLen: number;
   subnetLen: number;
@@ -295,39 +312,111 @@ interface AllocationPlan {
   max: bigint;
 }
 
-function allocationPlan(net: RegistryNetwork): AllocationPlan {
-  const cidr = parseCidr(net.network);
-  const networkStart = toInt(cidr.address) & maskOf(cidr.prefixLen, 4);
-  const step = 1n << BigInt(32 - net.subnetLen);
-  const last = networkStart + (1n << BigInt(32 - cidr.prefixLen)) - step;
+function familyPlan(family: 4 | 6, network: string, subnetLen: number, subnetMin: string | undefined, subnetMax: string | undefined): AllocationPlan {
+  const bits = family === 4 ? 32 : 128;
+  const cidr = parseCidr(network);
+  if (cidr.family !== family) throw new EtcdRegistryError(`network ${network} is not IPv${family}`);
+  const networkStart = toInt(cidr.address) & maskOf(cidr.prefixLen, family);
+  const step = 1n << BigInt(bits - subnetLen);
+  const last = networkStart + (1n << BigInt(bits - cidr.prefixLen)) - step;
   const bound = (text: string | undefined, fallback: bigint): bigint => {
     if (text === undefined) return fallback;
     const addr = text.includes('/') ? parseCidr(text).address : parseIp(text).address;
-    return toInt(addr) & maskOf(net.subnetLen, 4);
+    return toInt(addr) & maskOf(subnetLen, family);
   };
   // flannel's defaults: skip the network's first subnet (it holds the network address), up to the last.
-  const min = bound(net.subnetMin, networkStart + step);
-  const max = bound(net.subnetMax, last);
+  const min = bound(subnetMin, networkStart + step);
+  const max = bound(subnetMax, last);
   return {
+    family,
     networkStart,
     networkLen: cidr.prefixLen,
-    subnetLen: net.subnetLen,
+    subnetLen,
     step,
     min: min < networkStart ? networkStart : min,
     max: max > last ? last : max,
   };
 }
 
-/** The subnet (start) a key names if it is one of ours to allocate around, else undefined. */
-function subnetStartOfKey(keySuffix: string): { start: bigint; end: bigint } | undefined {
+function allocationPlan(net: RegistryNetwork): AllocationPlan {
+  return familyPlan(4, net.network, net.subnetLen, net.subnetMin, net.subnetMax);
+}
+
+/** The IPv6 plan of a dual-stack network, else undefined. */
+function allocationPlan6(net: RegistryNetwork): AllocationPlan | undefined {
+  if (net.ipv6Network === undefined) return undefined;
+  return familyPlan(6, net.ipv6Network, net.ipv6SubnetLen ?? 64, net.ipv6SubnetMin, net.ipv6SubnetMax);
+}
+
+/** A subnet ("10.244.3.0/24") as an integer range of the given family, else undefined. */
+function rangeOfSubnet(text: string, family: 4 | 6): { start: bigint; end: bigint } | undefined {
   try {
-    const cidr = parseCidr(subnetsOfKey(keySuffix).subnet);
-    if (cidr.family !== 4) return undefined;
-    const start = toInt(cidr.address) & maskOf(cidr.prefixLen, 4);
-    return { start, end: start + (1n << BigInt(32 - cidr.prefixLen)) - 1n };
+    const cidr = parseCidr(text);
+    if (cidr.family !== family) return undefined;
+    const start = toInt(cidr.address) & maskOf(cidr.prefixLen, family);
+    return { start, end: start + (1n << BigInt((family === 4 ? 32 : 128) - cidr.prefixLen)) - 1n };
   } catch {
     return undefined;
   }
+}
+
+/** The subnet (start) a key names if it is one of ours to allocate around, else undefined. */
+function subnetStartOfKey(keySuffix: string): { start: bigint; end: bigint } | undefined {
+  return rangeOfSubnet(subnetsOfKey(keySuffix).subnet, 4);
+}
+
+/** The subnets of one family other entries hold, and the free ones a claim may pick from. */
+class TakenSubnets {
+  private readonly exact = new Set<bigint>();
+  private readonly odd: { start: bigint; end: bigint }[] = [];
+
+  constructor(private readonly plan: AllocationPlan) {}
+
+  get size(): number {
+    return this.exact.size + this.odd.length;
+  }
+
+  add(range: { start: bigint; end: bigint }): void {
+    if (range.end - range.start + 1n === this.plan.step) this.exact.add(range.start);
+    else this.odd.push(range);
+  }
+
+  isFree(start: bigint): boolean {
+    return !this.exact.has(start) && !this.odd.some((r) => r.start <= start + this.plan.step - 1n && start <= r.end);
+  }
+
+  /** A hint (a subnet of a previous run) if it is the plan's size, in its network and free. */
+  usableHint(text: string | undefined): bigint | undefined {
+    if (text === undefined) return undefined;
+    const range = rangeOfSubnet(text, this.plan.family);
+    if (range === undefined || range.end - range.start + 1n !== this.plan.step) return undefined;
+    if ((range.start & maskOf(this.plan.networkLen, this.plan.family)) !== this.plan.networkStart) return undefined;
+    return this.isFree(range.start) ? range.start : undefined;
+  }
+
+  /** A random one of the first 100 free subnets: racing nodes rarely pick the same one. */
+  pickFree(): bigint | undefined {
+    const free: bigint[] = [];
+    for (let s = this.plan.min; s <= this.plan.max && free.length < 100; s += this.plan.step) if (this.isFree(s)) free.push(s);
+    return free.length === 0 ? undefined : free[randomInt(free.length)];
+  }
+
+  cidr(start: bigint): string {
+    return `${fromInt(start, this.plan.family)}/${this.plan.subnetLen}`;
+  }
+}
+
+/** The outcome of one claim: our key and the subnet(s) it names. */
+interface Claimed {
+  key: string;
+  subnet: string;
+  ipv6Subnet?: string;
+  how: string;
+}
+
+/** The lease register() hands back for a claim. */
+function leaseOf(claimed: Claimed, self: LocalNodeSpec): Lease {
+  return { subnet: claimed.subnet, ...(claimed.ipv6Subnet !== undefined ? { ipv6Subnet: claimed.ipv6Subnet } : {}), publicIP: self.publicIP };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,8 +476,9 @@ export class EtcdRegistry implements NodeRegistry {
     this.renewMs = options.leaseRenewMs ?? Math.max(500, Math.floor((this.ttl * 1000) / 3));
     this.watchBackoff = new Backoff(options.backoff);
     this.renewBackoff = new Backoff(options.backoff);
-    // The subnet arithmetic below is IPv4; fail at construction, not at the first register().
+    // A network the subnet arithmetic cannot use fails at construction, not at the first register().
     allocationPlan(options.network);
+    allocationPlan6(options.network);
   }
 
   /** The lease from the last successful register(), if any. */
@@ -401,24 +491,21 @@ export class EtcdRegistry implements NodeRegistry {
   async register(self: LocalNodeSpec): Promise<Lease> {
     if (this.closed) throw new RegistryClosedError();
     this.self = self;
-    if (this.options.network.ipv6Network !== undefined) {
-      this.log.warn({ node: self.name }, 'etcd registry allocates IPv4 subnets only; IPv6 subnet not claimed');
-    }
     let leaseId = this.leaseId ?? (await this.grantLease());
-    let claimed: { key: string; subnet: string; how: string };
+    let claimed: Claimed;
     try {
-      claimed = await this.claim(self, leaseId, this.lease?.subnet);
+      claimed = await this.claim(self, leaseId, this.lease);
     } catch (err) {
       // Our lease expired since the last register() (a long outage): take a new one, once.
       if (!(err instanceof EtcdLeaseInvalidError)) throw err;
       leaseId = await this.grantLease();
-      claimed = await this.claim(self, leaseId, this.lease?.subnet);
+      claimed = await this.claim(self, leaseId, this.lease);
     }
-    const { key, subnet, how } = claimed;
+    const { key, subnet, ipv6Subnet, how } = claimed;
     this.leaseId = leaseId;
     this.ownKey = key;
-    this.lease = { subnet, publicIP: self.publicIP };
-    this.log.info({ node: self.name, subnet, how, ttlSeconds: this.ttl }, 'subnet claimed');
+    this.lease = leaseOf(claimed, self);
+    this.log.info({ node: self.name, subnet, ...(ipv6Subnet !== undefined ? { ipv6Subnet } : {}), how, ttlSeconds: this.ttl }, 'subnet claimed');
     this.scheduleRenew(this.renewMs);
     // Our own key (and lease, for overlap checks) is known now: recompute what others see.
     if (this.current !== undefined) this.evaluate();
@@ -431,8 +518,14 @@ export class EtcdRegistry implements NodeRegistry {
     return res.ID;
   }
 
-  /** The allocation loop: re-read and retry whenever a transaction loses a race. */
-  private async claim(self: LocalNodeSpec, leaseId: string, preferred?: string): Promise<{ key: string; subnet: string; how: string }> {
+  /** Claims our key: IPv4 only, or (dual stack) both families in one key and one transaction. */
+  private async claim(self: LocalNodeSpec, leaseId: string, preferred?: Lease): Promise<Claimed> {
+    const plan6 = allocationPlan6(this.options.network);
+    return plan6 === undefined ? this.claimV4(self, leaseId, preferred?.subnet) : this.claimDual(self, leaseId, plan6, preferred);
+  }
+
+  /** The IPv4 allocation loop: re-read and retry whenever a transaction loses a race. */
+  private async claimV4(self: LocalNodeSpec, leaseId: string, preferred?: string): Promise<Claimed> {
     const value = Buffer.from(encodeEtcdValue(self));
     const plan = allocationPlan(this.options.network);
     const previous = this.options.subnetFile !== undefined ? (await readPreviousSubnets(this.options.subnetFile)).subnet : undefined;
@@ -487,6 +580,92 @@ export class EtcdRegistry implements NodeRegistry {
       const key = etcdSubnetKey(this.prefix, subnet);
       if (await this.txnPut(key, value, leaseId, { version: 0 })) return { key, subnet, how: 'allocated' };
       this.log.debug({ node: self.name, subnet, attempt }, 'subnet taken by a racing node, retrying');
+    }
+    throw new AllocationConflictError(self.name, maxAttempts);
+  }
+
+  /**
+   * The dual-stack allocation loop. Our own entry (same NodeName, or same PublicIP for unnamed
+   * entries) is rebound when both its subnets fit the plan; an own entry with a usable IPv4 subnet
+   * but no usable IPv6 one (e.g. the cluster just turned dual stack) keeps its IPv4 subnet and is
+   * replaced by a key naming both. Otherwise each family takes the subnet we held, else the
+   * previous run's subnet file's, else a random free one. The new key is created in one
+   * transaction that also requires that no key under subnets/ was created since our read: two
+   * racing nodes can then never share a subnet of either family.
+   */
+  private async claimDual(self: LocalNodeSpec, leaseId: string, plan6: AllocationPlan, preferred?: Lease): Promise<Claimed> {
+    const value = Buffer.from(encodeEtcdValue(self));
+    const plan4 = allocationPlan(this.options.network);
+    const previous = this.options.subnetFile !== undefined ? await readPreviousSubnets(this.options.subnetFile) : {};
+    const subnetsRange = Range.prefix(this.subnetsPrefix);
+    const maxAttempts = 50;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (this.closed) throw new RegistryClosedError();
+      // A loser waits a little, so the next round's readers do not all collide again.
+      if (attempt > 1) await new Promise((r) => setTimeout(r, randomInt(1, 10 + 5 * Math.min(attempt, 10))));
+      const { kvs, revision } = await this.readAllAt();
+      const entries: { key: string; kv: IKeyValue; r4: { start: bigint; end: bigint }; r6?: { start: bigint; end: bigint }; mine: boolean }[] = [];
+      for (const kv of kvs) {
+        const key = kv.key.toString('utf8');
+        const suffix = key.slice(this.subnetsPrefix.length);
+        const subnets = subnetsOfKey(suffix);
+        const r4 = rangeOfSubnet(subnets.subnet, 4);
+        if (r4 === undefined) continue;
+        const r6 = subnets.ipv6Subnet !== undefined ? rangeOfSubnet(subnets.ipv6Subnet, 6) : undefined;
+        const entry = decodeEntry(suffix, kv);
+        const mine = entry.nodeName !== undefined ? entry.nodeName === self.name : entry.publicIP === self.publicIP;
+        entries.push({ key, kv, r4, ...(r6 !== undefined ? { r6 } : {}), mine });
+      }
+      const fits = (plan: AllocationPlan, r: { start: bigint; end: bigint } | undefined): r is { start: bigint; end: bigint } =>
+        r !== undefined && r.end - r.start + 1n === plan.step && (r.start & maskOf(plan.networkLen, plan.family)) === plan.networkStart;
+      // 1. Our own entry, the newest if there are several.
+      let own: (typeof entries)[number] | undefined;
+      for (const e of entries) {
+        if (e.mine && fits(plan4, e.r4) && (own === undefined || BigInt(e.kv.mod_revision) > BigInt(own.kv.mod_revision))) own = e;
+      }
+      if (own !== undefined && fits(plan6, own.r6)) {
+        const ok = await this.txnPut(own.key, value, leaseId, { mod_revision: own.kv.mod_revision });
+        if (ok) return { key: own.key, subnet: this.cidrOf(own.r4.start, plan4), ipv6Subnet: `${fromInt(own.r6.start, 6)}/${plan6.subnetLen}`, how: 'reused' };
+        continue;
+      }
+      const taken4 = new TakenSubnets(plan4);
+      const taken6 = new TakenSubnets(plan6);
+      for (const e of entries) {
+        if (e === own) continue;
+        taken4.add(e.r4);
+        if (e.r6 !== undefined) taken6.add(e.r6);
+      }
+      // 2. Each family: the subnet we held (lease lost while running), the subnet file's, a free one.
+      const pick = (taken: TakenSubnets, held: string | undefined, fromFile: string | undefined): { start: bigint; how: string } | undefined => {
+        const kept = taken.usableHint(held);
+        if (kept !== undefined) return { start: kept, how: 'kept' };
+        const filed = taken.usableHint(fromFile);
+        if (filed !== undefined) return { start: filed, how: 'subnet-file' };
+        const free = taken.pickFree();
+        return free === undefined ? undefined : { start: free, how: 'allocated' };
+      };
+      const v4 = own !== undefined ? { start: own.r4.start, how: 'reused' } : pick(taken4, preferred?.subnet, previous.subnet);
+      if (v4 === undefined) throw new SubnetExhaustedError(this.options.network.network, this.cidrOf(plan4.min, plan4), this.cidrOf(plan4.max, plan4), taken4.size);
+      const v6 = pick(taken6, preferred?.ipv6Subnet, previous.ipv6Subnet);
+      if (v6 === undefined) throw new SubnetExhaustedError(this.options.network.ipv6Network ?? '', taken6.cidr(plan6.min), taken6.cidr(plan6.max), taken6.size);
+      const subnet = this.cidrOf(v4.start, plan4);
+      const ipv6Subnet = taken6.cidr(v6.start);
+      const key = etcdSubnetKey(this.prefix, subnet, ipv6Subnet);
+      const keyBuf = Buffer.from(key);
+      const res = await this.client.kv.txn({
+        compare: [
+          { key: keyBuf, target: 'Version', result: 'Equal', version: 0 },
+          // Nothing claimed a subnet since our read (keepalives and rebinds create no key).
+          { key: subnetsRange.start, range_end: subnetsRange.end, target: 'Create', result: 'Less', create_revision: String(revision + 1n) },
+          ...(own !== undefined ? [{ key: own.kv.key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: own.kv.mod_revision }] : []),
+        ],
+        success: [{ request_put: { key: keyBuf, value, lease: leaseId } }, ...(own !== undefined ? [{ request_delete_range: { key: own.kv.key } }] : [])],
+      });
+      if (res.succeeded) {
+        const how = v4.how === v6.how ? v4.how : `${v4.how}+ipv6-${v6.how}`;
+        return { key, subnet, ipv6Subnet, how };
+      }
+      this.log.debug({ node: self.name, subnet, ipv6Subnet, attempt }, 'subnets taken by a racing node, retrying');
     }
     throw new AllocationConflictError(self.name, maxAttempts);
   }
@@ -558,13 +737,17 @@ export class EtcdRegistry implements NodeRegistry {
       // The lease expired (etcd down longer than the TTL, or revoked): re-claim our subnet.
       this.log.warn({ node: self.name, subnet: this.lease?.subnet, leaseId }, 'lease expired, re-claiming subnet');
       const newLease = await this.grantLease();
-      const previous = this.lease?.subnet;
-      const claimed = await this.claim(self, newLease, previous);
+      const held = this.lease;
+      const previous = held?.subnet;
+      const claimed = await this.claim(self, newLease, held);
       this.leaseId = newLease;
       this.ownKey = claimed.key;
-      this.lease = { subnet: claimed.subnet, publicIP: self.publicIP };
-      if (claimed.subnet !== previous) {
-        this.log.error({ node: self.name, previous, subnet: claimed.subnet }, 'subnet changed after lease loss; restart weft to move pods');
+      this.lease = leaseOf(claimed, self);
+      if (claimed.subnet !== previous || claimed.ipv6Subnet !== held?.ipv6Subnet) {
+        this.log.error(
+          { node: self.name, previous, subnet: claimed.subnet, ...(claimed.ipv6Subnet !== undefined ? { previousIPv6: held?.ipv6Subnet, ipv6Subnet: claimed.ipv6Subnet } : {}) },
+          'subnet changed after lease loss; restart weft to move pods',
+        );
       }
       this.renewBackoff.reset();
       this.scheduleRenew(this.renewMs);

@@ -29,6 +29,9 @@ export interface RegistryNetwork {
   /** Dual stack: e.g. "fd00:10:244::/56" and 64. */
   ipv6Network?: string;
   ipv6SubnetLen?: number;
+  /** First/last IPv6 subnet that may be allocated (etcd allocation), canonical network form. */
+  ipv6SubnetMin?: string;
+  ipv6SubnetMax?: string;
 }
 
 /** What this node publishes about itself. */

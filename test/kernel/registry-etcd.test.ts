@@ -264,6 +264,147 @@ describeKernel('etcd registry (real etcd-server)', ['etcd'], () => {
     await rec.until((x) => subnetsOf(x).includes('10.244.152.0/24'), 'the fixed entry');
   });
 
+  // -- dual stack (flannel's layout: one key "<v4>-<len>&<v6>-<len>" names both subnets) ----------
+
+  const DUAL: RegistryNetwork = { ...CONTRACT_NETWORK, ipv6Network: 'fd00:10:244::/56', ipv6SubnetLen: 64 };
+
+  function dualSpec(name: string, octet: number): LocalNodeSpec {
+    const hex = octet.toString(16).padStart(2, '0');
+    return { ...spec(name, octet), publicIPv6: `2001:db8::${hex}`, backendV6Data: { VNI: 1, VtepMAC: `0a:58:fd:00:01:${hex}` } };
+  }
+
+  function inV6Network(subnet: string | undefined): boolean {
+    return subnet !== undefined && /^fd00:10:244:(?:[0-9a-f]{1,2})?::\/64$/.test(subnet);
+  }
+
+  it('dual stack: claims an IPv6 subnet too, in one flannel-style key with PublicIPv6 and BackendV6Data', async () => {
+    newPrefix();
+    const lease = await registry({}, DUAL).register(dualSpec('dual', 30));
+    expect(lease.subnet).toMatch(/^10\.244\.\d+\.0\/24$/);
+    expect(inV6Network(lease.ipv6Subnet)).toBe(true);
+    expect(lease.ipv6Subnet).not.toBe('fd00:10:244::/64'); // flannel's default IPv6SubnetMin skips the first
+    const kvs = await client.getAll().prefix(`${prefix}/subnets/`).strings();
+    const key = etcdSubnetKey(prefix, lease.subnet, lease.ipv6Subnet);
+    expect(key).toBe(`${prefix}/subnets/${lease.subnet.replace('/', '-')}&${lease.ipv6Subnet!.replace('/', '-')}`);
+    expect(Object.keys(kvs)).toEqual([key]);
+    expect(JSON.parse(kvs[key]!)).toEqual({
+      PublicIP: '192.0.2.30',
+      PublicIPv6: '2001:db8::1e',
+      BackendType: 'vxlan',
+      BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:1e' },
+      BackendV6Data: { VNI: 1, VtepMAC: '0a:58:fd:00:01:1e' },
+      NodeName: 'dual',
+    });
+    // IPv4-only registries keep the IPv4-only key and value (no IPv6 fields appear).
+    const v4 = await registry().register(spec('single', 31));
+    expect(v4.ipv6Subnet).toBeUndefined();
+    const single = (await client.get(etcdSubnetKey(prefix, v4.subnet)).string())!;
+    expect(Object.keys(JSON.parse(single) as object)).toEqual(['PublicIP', 'BackendType', 'BackendData', 'NodeName']);
+  });
+
+  it('dual stack restart keeps both subnets; after expiry the subnet file gives both back; a v4-only entry gains a v6 subnet', async () => {
+    newPrefix();
+    const first = await registry({}, DUAL).register(dualSpec('restarter6', 32));
+    const again = await registry({}, DUAL).register(dualSpec('restarter6', 32));
+    expect(again).toEqual(first);
+    expect(await client.getAll().prefix(`${prefix}/subnets/`).keys()).toHaveLength(1);
+    // The entry is gone (expired); the subnet file of the previous run survived.
+    await client.delete().prefix(`${prefix}/subnets/`);
+    const dir = mkdtempSync(join(tmpdir(), 'weft-test-subnet-'));
+    tmpDirs.push(dir);
+    const file = join(dir, 'subnet.env');
+    writeFileSync(file, 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.77.1/24\nFLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:4d::1/64\n');
+    const fromFile = await registry({ subnetFile: file }, DUAL).register(dualSpec('from-file6', 33));
+    expect(fromFile).toMatchObject({ subnet: '10.244.77.0/24', ipv6Subnet: 'fd00:10:244:4d::/64' });
+    // A node registered before the cluster turned dual stack keeps its IPv4 subnet; its key is replaced.
+    const old = await registry().register(spec('upgraded', 34));
+    const upgraded = await registry({}, DUAL).register(dualSpec('upgraded', 34));
+    expect(upgraded.subnet).toBe(old.subnet);
+    expect(inV6Network(upgraded.ipv6Subnet)).toBe(true);
+    const keys = await client.getAll().prefix(`${prefix}/subnets/`).keys();
+    expect(keys).toContain(etcdSubnetKey(prefix, upgraded.subnet, upgraded.ipv6Subnet));
+    expect(keys).not.toContain(etcdSubnetKey(prefix, old.subnet));
+  });
+
+  it('dual stack: re-claims both subnets when its lease is revoked behind its back', async () => {
+    newPrefix();
+    const r = registry({ leaseRenewMs: 300 }, DUAL);
+    const lease = await r.register(dualSpec('revoked6', 37));
+    const key = etcdSubnetKey(prefix, lease.subnet, lease.ipv6Subnet);
+    const kv = (await client.kv.range({ key: Buffer.from(key) })).kvs[0]!;
+    await client.leaseClient.leaseRevoke({ ID: kv.lease });
+    const deadline = Date.now() + 5000;
+    let back: string | undefined;
+    while (back === undefined && Date.now() < deadline) {
+      await sleep(100);
+      const now = (await client.kv.range({ key: Buffer.from(key) })).kvs[0];
+      if (now !== undefined && now.lease !== kv.lease) back = now.lease;
+    }
+    expect(back).toBeDefined();
+    expect(r.currentLease).toEqual(lease);
+  });
+
+  it('8 dual-stack registries racing for 10 subnets per family all get distinct subnets in both', async () => {
+    newPrefix();
+    // IPv4 has room to spare, IPv6 does not: a shared IPv6 subnet under two different keys would
+    // pass a key-absent check; only the transaction's create-revision guard prevents it.
+    const network: RegistryNetwork = { network: '10.244.0.0/16', subnetLen: 24, ipv6Network: 'fd00:10:244::/56', ipv6SubnetLen: 64, ipv6SubnetMin: 'fd00:10:244:1::/64', ipv6SubnetMax: 'fd00:10:244:a::/64' };
+    const leases = await Promise.all(Array.from({ length: 8 }, (_, i) => registry({}, network).register(dualSpec(`race6-${i}`, 20 + i))));
+    expect(new Set(leases.map((l) => l.subnet)).size).toBe(8);
+    expect(new Set(leases.map((l) => l.ipv6Subnet)).size).toBe(8);
+    for (const l of leases) expect(parseInt(l.ipv6Subnet!.split(':')[3]!, 16)).toBeGreaterThanOrEqual(1);
+    for (const l of leases) expect(parseInt(l.ipv6Subnet!.split(':')[3]!, 16)).toBeLessThanOrEqual(10);
+    const stored = await client.getAll().prefix(`${prefix}/subnets/`).keys();
+    expect(stored.sort()).toEqual(leases.map((l) => etcdSubnetKey(prefix, l.subnet, l.ipv6Subnet)).sort());
+  });
+
+  it('dual-stack snapshots carry ipv6Subnet, publicIPv6 and backendV6Data of remote nodes', async () => {
+    newPrefix();
+    const watcher = registry({}, DUAL);
+    await watcher.register(dualSpec('watcher6', 35));
+    const otherLease = await registry({}, DUAL).register(dualSpec('other6', 36));
+    const rec = new SnapshotRecorder();
+    watcher.watch(rec.onSnapshot);
+    const s = await rec.until((x) => x.nodes.some((n) => n.name === 'other6'), 'other6 present');
+    expect(s.nodes).toEqual([
+      {
+        name: 'other6',
+        subnet: otherLease.subnet,
+        ipv6Subnet: otherLease.ipv6Subnet,
+        publicIP: '192.0.2.36',
+        publicIPv6: '2001:db8::24',
+        backendType: 'vxlan',
+        backendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:24' },
+        backendV6Data: { VNI: 1, VtepMAC: '0a:58:fd:00:01:24' },
+      },
+    ]);
+  });
+
+  it('dual stack: an IPv6 subnet overlapping another node\'s is skipped, and never allocated', async () => {
+    newPrefix();
+    const network: RegistryNetwork = { ...DUAL, ipv6SubnetMin: 'fd00:10:244:1::/64', ipv6SubnetMax: 'fd00:10:244:4::/64' };
+    const value = (name: string, octet: number): string =>
+      JSON.stringify({ PublicIP: `192.0.2.${octet}`, PublicIPv6: `2001:db8::${octet}`, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: `0a:58:0a:f4:02:${octet}` }, BackendV6Data: { VNI: 1, VtepMAC: `0a:58:fd:00:02:${octet}` }, NodeName: name });
+    // a-first holds fd00:10:244:1::/64; b-second claims a /62 (:0 to :3) covering it; c-third is fine.
+    await client.put(etcdSubnetKey(prefix, '10.244.141.0/24', 'fd00:10:244:1::/64')).value(value('a-first', 41));
+    await client.put(etcdSubnetKey(prefix, '10.244.142.0/24', 'fd00:10:244::/62')).value(value('b-second', 42));
+    await client.put(etcdSubnetKey(prefix, '10.244.143.0/24', 'fd00:10:244:10::/64')).value(value('c-third', 43));
+    const skips = new SkipRecorder();
+    const r = registry({ onSkip: skips.onSkip }, network);
+    const lease = await r.register(dualSpec('judge6', 44));
+    // :1 to :3 are taken (the /62 counts for allocation even though it is skipped): :4 is left.
+    expect(lease.ipv6Subnet).toBe('fd00:10:244:4::/64');
+    const rec = new SnapshotRecorder();
+    r.watch(rec.onSnapshot);
+    const s = await rec.until((x) => x.nodes.length === 2, 'the two good entries');
+    expect(s.nodes.map((n) => [n.name, n.ipv6Subnet])).toEqual([
+      ['a-first', 'fd00:10:244:1::/64'],
+      ['c-third', 'fd00:10:244:10::/64'],
+    ]);
+    expect(skips.skipped).toEqual([expect.objectContaining({ entry: 'b-second', reason: 'overlaps-other' })]);
+    expect(skips.skipped[0]!.detail).toContain('fd00:10:244::/62');
+  });
+
   it('reads net-conf.json from <prefix>/config', async () => {
     newPrefix();
     await expect(readEtcdNetworkConfig(client, prefix)).rejects.toBeInstanceOf(EtcdConfigError);

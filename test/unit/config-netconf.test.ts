@@ -65,6 +65,8 @@ describe('parseNetConf: defaults', () => {
       subnetMax: '10.244.255.0/24',
       ipv6Network: 'fd00:10:244::/56',
       ipv6SubnetLen: 64,
+      ipv6SubnetMin: 'fd00:10:244:1::/64',
+      ipv6SubnetMax: 'fd00:10:244:ff::/64',
     });
     expect(parseNetConf({ Network: '10.244.0.0/16', IPv6Network: 'fd00::/56', EnableIPv6: false }).enableIPv6).toBe(false);
   });
