@@ -53,6 +53,34 @@ export function buildProgram(): Command {
     .option('--json', 'print the daemon\'s /status document as JSON', false)
     .action(async (opts: { socket?: string; healthAddr?: string; json: boolean }) => (await import('./diag/status.js')).runStatus(opts));
 
+  program
+    .command('doctor')
+    .description('check this node the way the runbooks do; print each finding with why it matters and the command that fixes it (exit 1 on any error)')
+    .option('--socket <path>', 'the daemon\'s status socket (default: /run/weft/weft.sock) [env WEFT_STATUS_SOCKET]')
+    .option('--subnet-file <path>', 'the subnet file the daemon writes (default: /run/weft/subnet.env)')
+    .option('--cni-conf-dir <dir>', 'where 10-weft.conflist lives (default: /etc/cni/net.d)')
+    .option('--cni-bin-dir <dir>', 'the CNI plugins (default: the first of /opt/cni/bin, /usr/lib/cni, /usr/libexec/cni that exists)')
+    .option('--cni-ipam-dir <dir>', 'host-local dataDir, as given to the daemon (default: the conflist\'s, else /var/lib/cni/networks)')
+    .option('--cni-cache-dir <dir>', 'libcni cache, used to tell live reservations from stale ones (default: /var/lib/cni)')
+    .option('--net-conf <path>', 'net-conf.json, for the VXLAN VNI and port (default: /etc/weft/net-conf.json; defaults when absent)')
+    .option('--service-cidr <prefix>', 'the cluster\'s service range, checked for overlaps')
+    .option('--json', 'print the findings as JSON', false)
+    .action(async (opts: { socket?: string; subnetFile?: string; cniConfDir?: string; cniBinDir?: string; cniIpamDir?: string; cniCacheDir?: string; netConf?: string; serviceCidr?: string; json: boolean }) => (await import('./diag/doctor.js')).runDoctor(opts));
+
+  program
+    .command('trace')
+    .description('follow a packet from one pod IP to another hop by hop against live kernel state; the first broken hop is marked with why and the fix')
+    .argument('<src-pod-ip>', 'source pod address')
+    .argument('<dst-pod-ip>', 'destination pod address')
+    .option('--lab <id>', 'trace inside a lab: enter every node and pod namespace of it')
+    .option('--lab-root <dir>', 'the lab\'s run root (default: /run/weft-lab)')
+    .option('--socket <path>', 'the local daemon\'s status socket, without --lab (default: /run/weft/weft.sock) [env WEFT_STATUS_SOCKET]')
+    .option('--net-conf <path>', 'net-conf.json, for the VXLAN VNI (default: /etc/weft/net-conf.json; VNI 1 when absent)')
+    .option('--cni-conf-dir <dir>', 'without --lab: where 10-weft.conflist lives, to find this node\'s pods (default: /etc/cni/net.d)')
+    .option('--cni-ipam-dir <dir>', 'without --lab: host-local dataDir when the conflist names none (default: /var/lib/cni/networks)')
+    .option('--json', 'print the hops as JSON', false)
+    .action(async (src: string, dst: string, opts: { lab?: string; labRoot?: string; socket?: string; netConf?: string; cniConfDir?: string; cniIpamDir?: string; json: boolean }) => (await import('./diag/trace.js')).runTrace(src, dst, opts));
+
   const lab = program.command('lab').description('a local multi-node cluster in network namespaces on this machine (root)');
   const idOption = (): Option => new Option('--id <id>', 'lab name (prefix of its namespaces)').default('weft-lab');
   lab
@@ -114,6 +142,61 @@ export function buildProgram(): Command {
     .action(async (opts: { nodes: number; runs: number; registry?: string[]; json?: string }) => {
       const { runRegistryBench } = await import('../bench/registry.js');
       await runRegistryBench({ nodes: opts.nodes, runs: opts.runs, ...(opts.registry ? { implementations: opts.registry } : {}), ...(opts.json ? { json: opts.json } : {}) });
+    });
+
+  bench
+    .command('encap')
+    .description('in a fresh 2-node lab: TCP throughput (1 and 4 streams), UDP latency and CPU of underlay, weft VXLAN and a hand-made VXLAN overlay (root)')
+    .addOption(new Option('--duration <seconds>', 'length of each iperf3 run').default(5).argParser(parsePositiveInt))
+    .addOption(new Option('--runs <n>', 'rounds of every test; TCP medians, latency pooled').default(1).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .option('--svg <file>', 'also write a bar chart (throughput, p99 latency) as SVG to this file')
+    .action(async (opts: { duration: number; runs: number; json?: string; svg?: string }) => {
+      const { runEncapBench } = await import('../bench/encap.js');
+      await runEncapBench(opts);
+    });
+
+  bench
+    .command('convergence')
+    .description('a node joins (etcd write) → every lab node has programmed it; p50/p99 over N joins (root)')
+    .addOption(new Option('--nodes <n>', 'lab nodes').default(10).argParser(parsePositiveInt))
+    .addOption(new Option('--joins <n>', 'joins (each followed by a leave)').default(50).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { nodes: number; joins: number; json?: string }) => {
+      const { runConvergenceBench } = await import('../bench/convergence.js');
+      await runConvergenceBench(opts);
+    });
+
+  bench
+    .command('scale')
+    .description('daemon start → ready with N remote nodes in etcd, and its RSS; against ip/bridge -batch writing the same entries (root)')
+    .addOption(new Option('--nodes <n>', 'remote nodes in the registry').default(5000).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { nodes: number; json?: string }) => {
+      const { runScaleBench } = await import('../bench/scale.js');
+      await runScaleBench(opts);
+    });
+
+  bench
+    .command('bgp-codec')
+    .description('BGP UPDATE decode/encode throughput (prefixes/s) for packed and Internet-like IPv4/IPv6 tables')
+    .addOption(new Option('--prefixes <n>', 'prefixes per scenario').default(1_000_000).argParser(parsePositiveInt))
+    .addOption(new Option('--runs <n>', 'repetitions; the best is reported').default(3).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { prefixes: number; runs: number; json?: string }) => {
+      const { runBgpCodecBench } = await import('../bench/bgp-codec.js');
+      await runBgpCodecBench({ prefixes: opts.prefixes, runs: opts.runs, ...(opts.json ? { json: opts.json } : {}) });
+    });
+
+  bench
+    .command('bgp-ingest')
+    .description('BIRD sends a large IPv4 table to weft, BIRD and GoBGP side by side: Established → End-of-RIB time and RSS (root)')
+    .addOption(new Option('--prefixes <n>', 'prefixes in the table').default(1_000_000).argParser(parsePositiveInt))
+    .addOption(new Option('--runs <n>', 'rounds; medians are reported').default(3).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { prefixes: number; runs: number; json?: string }) => {
+      const { runBgpIngestBench } = await import('../bench/bgp-ingest.js');
+      await runBgpIngestBench({ prefixes: opts.prefixes, runs: opts.runs, ...(opts.json ? { json: opts.json } : {}) });
     });
 
   return program;
