@@ -2,8 +2,9 @@
 // shippers want), human-readable when stdout is a terminal (what a person at a shell wants).
 // Modules take a child logger with their own bindings ({component, node, ...}); nothing else
 // in the codebase writes to stdout/stderr for diagnostics.
+import { createRequire } from 'node:module';
 import { pino, type Logger, type Level } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 export const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -28,6 +29,8 @@ export function createLogger(options: LogOptions = {}): Logger {
   const usePretty = options.pretty ?? Boolean((destination as { isTTY?: boolean }).isTTY);
   const base = { level, base: { pid: process.pid } };
   if (usePretty) {
+    // Loaded only when used: a daemon logging JSON should not pay for it at start-up.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     // Synchronous pretty stream (no worker thread): logs stay ordered with other output.
     return pino(base, pretty({ destination, colorize: true, sync: true, ignore: 'pid,hostname' }));
   }
