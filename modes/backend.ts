@@ -66,4 +66,9 @@ export interface Backend {
   claim(lease: Lease): Promise<void>;
   reconcile(remotes: RemoteNode[]): Promise<ReconcileReport>;
   stop(): Promise<void>;
+  /**
+   * Optional: the backend's state can change between reconciles (BGP routes arrive on their own);
+   * the listener asks the daemon for a pass so its report and readiness follow.
+   */
+  onChange?(listener: () => void): void;
 }

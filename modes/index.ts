@@ -5,6 +5,7 @@ import type { NetConf } from '../src/config/netconf.js';
 import type { Logger } from '../src/log.js';
 import type { Netlink } from '../src/netlink/index.js';
 import type { Backend } from './backend.js';
+import { BgpBackend, resolveBgpOptions } from './bgp/index.js';
 import { VxlanBackend } from './vxlan/index.js';
 
 export interface BackendDeps {
@@ -23,6 +24,8 @@ export function createBackend(conf: NetConf, deps: BackendDeps): Backend {
       });
     }
     case 'bgp':
-      throw new ConfigError('Backend.Type', 'bgp', 'vxlan (the BGP backend is not available yet)');
+      // IPv4 only so far: a dual-stack cluster would silently lose its IPv6 pod routes.
+      if (conf.enableIPv6) throw new ConfigError('EnableIPv6', true, 'false with Backend.Type "bgp" (IPv6 over BGP is not available yet)');
+      return new BgpBackend({ netlink: deps.netlink, logger: deps.logger, options: resolveBgpOptions(conf.backend.bgp, [conf.network]) });
   }
 }

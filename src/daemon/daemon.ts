@@ -99,6 +99,7 @@ export class Daemon {
     };
     log.info({ underlay: underlay.name, publicIP: this.local.publicIP, mtu: underlay.mtu }, 'underlay selected');
     const started = await parts.backend.start(this.local);
+    parts.backend.onChange?.(() => this.scheduler.trigger('backend'));
     this.mtu = started.mtu;
     this.lease = await parts.registry.register({
       name: parts.nodeName,

@@ -6,7 +6,7 @@
 // Not here: what a pass does (the daemon passes `run`), or where triggers come from.
 import type { Logger } from '../log.js';
 
-export type Trigger = 'snapshot' | 'resync' | 'kernel' | 'retry' | 'start';
+export type Trigger = 'snapshot' | 'resync' | 'kernel' | 'backend' | 'retry' | 'start';
 
 export interface SchedulerOptions {
   /** Period of the unconditional resync (ms); level-triggered repair of any drift. */

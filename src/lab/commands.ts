@@ -59,8 +59,9 @@ async function printConnectivity(lab: Lab): Promise<number> {
 }
 
 export async function labUp(options: LabUpOptions): Promise<void> {
-  if (options.backend === 'bgp') throw new Error('--backend=bgp: the BGP backend is not built yet (issue 8); use --backend=vxlan');
-  if (options.tor !== 'none') throw new Error('--tor needs --backend=bgp, which is not built yet (issue 8)');
+  if (options.tor !== 'none' && options.backend !== 'bgp') throw new Error('--tor needs --backend=bgp');
+  if (options.tor === 'frr') throw new Error('--tor=frr is not built yet (issue 8); use --tor=bird or no --tor');
+  if (options.backend === 'bgp' && options.ipv6) throw new Error('--backend=bgp is IPv4 only so far (issue 8); drop --ipv6');
   if (Lab.load(options.id)) {
     out(`lab "${options.id}" is already up; checking it (tear it down with: ${downHint(options.id)})`);
     out();
@@ -70,8 +71,8 @@ export async function labUp(options: LabUpOptions): Promise<void> {
     return;
   }
   const started = Date.now();
-  out(`weft lab "${options.id}": ${options.nodes} nodes × ${options.podsPerNode} pods, backend ${options.backend}, underlay MTU ${options.underlayMtu}${options.ipv6 ? ', dual stack' : ''}`);
-  const lab = await Lab.up({ id: options.id, backend: options.backend, nodes: options.nodes, podsPerNode: options.podsPerNode, underlayMtu: options.underlayMtu, ipv6: options.ipv6, onProgress: (line) => out(`  ${line}`) });
+  out(`weft lab "${options.id}": ${options.nodes} nodes × ${options.podsPerNode} pods, backend ${options.backend}${options.tor !== 'none' ? ` behind a ${options.tor} ToR` : ''}, underlay MTU ${options.underlayMtu}${options.ipv6 ? ', dual stack' : ''}`);
+  const lab = await Lab.up({ id: options.id, backend: options.backend, tor: options.tor === 'bird' ? 'bird' : 'none', nodes: options.nodes, podsPerNode: options.podsPerNode, underlayMtu: options.underlayMtu, ipv6: options.ipv6, onProgress: (line) => out(`  ${line}`) });
   out(`  ✓ up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   out();
   await printStatus(lab);
@@ -83,7 +84,9 @@ export async function labUp(options: LabUpOptions): Promise<void> {
   out('Look around:');
   out(`  npx weft lab status${options.id === DEFAULT_LAB_ID ? '' : ` --id ${options.id}`}            nodes, pods, daemon readiness`);
   out(`  npx weft lab exec node1 -- ip route  any command in a node or pod namespace (e.g. node1-pod1)`);
-  out(`  npx weft lab exec node1 -- bridge fdb show dev flannel.1`);
+  if (options.backend === 'vxlan') out(`  npx weft lab exec node1 -- bridge fdb show dev flannel.1`);
+  else out(`  npx weft lab exec node1 -- ip route show proto 87      routes learned over BGP`);
+  if (options.tor === 'bird') out(`  npx weft lab exec underlay -- birdc -s ${lab.birdSocket} show route   the ToR's view`);
   out(`  less ${lab.layout.runDir}/node1/daemon.log`);
   out(`Tear it down: ${downHint(options.id)}`);
   if (failed > 0) process.exitCode = 1;

@@ -1,6 +1,7 @@
 // The lab: a real multi-node weft cluster on one machine, built from network namespaces.
 //
-//   <id>-ul     the underlay segment: bridge br0 (192.0.2.1, 2001:db8::1) and a real etcd
+//   <id>-ul     the underlay segment: bridge br0 (192.0.2.1, 2001:db8::1) and a real etcd, and
+//               with `tor: 'bird'` (BGP backend) BIRD as the iBGP route reflector of every node
 //   <id>-nN     node N: eth0 on br0 (192.0.2.1N), one `weft daemon` process
 //   <id>-nN-pM  pod M of node N, created by the CNI reference plugins from the daemon's conflist
 //
@@ -20,6 +21,8 @@ export interface LabOptions {
   id?: string;
   runRoot?: string;
   backend?: 'vxlan' | 'bgp';
+  /** BGP only: a top-of-rack router in the underlay namespace (mesh off, every node peers with it). */
+  tor?: 'none' | 'bird';
   nodes?: number;
   podsPerNode?: number;
   underlayMtu?: number;
@@ -57,6 +60,8 @@ export interface LabState {
   runDir: string;
   created: string;
   backend: 'vxlan' | 'bgp';
+  tor?: 'none' | 'bird';
+  torPid?: number;
   underlayMtu: number;
   ipv6: boolean;
   etcdPid?: number;
@@ -109,6 +114,7 @@ export class Lab {
       runDir: layout.runDir,
       created: new Date().toISOString(),
       backend: options.backend ?? 'vxlan',
+      tor: options.tor ?? 'none',
       underlayMtu: options.underlayMtu ?? 1500,
       ipv6: options.ipv6 ?? false,
       nodes: [],
@@ -119,9 +125,15 @@ export class Lab {
     try {
       await lab.step('underlay segment', () => lab.makeUnderlay());
       await lab.step('etcd registry', () => lab.startEtcd());
+      if (state.tor === 'bird') {
+        if (state.backend !== 'bgp') throw new Error('a ToR router needs the bgp backend');
+        await lab.step('BIRD route reflector (ToR)', () => lab.startBird());
+      }
       const count = options.nodes ?? 3;
       await lab.step(`${count} node namespaces`, () => Promise.all(Array.from({ length: count }, (_, i) => lab.makeNode(i + 1))));
-      lab.writeNetConf(options.backendConfig ?? {});
+      // Behind a ToR the nodes do not mesh: each peers with the reflector only.
+      const torConf = state.tor === 'bird' ? { NodeMesh: false, Peers: [{ Address: layout.serviceIP, ASN: 64512 }] } : {};
+      lab.writeNetConf({ ...torConf, ...(options.backendConfig ?? {}) });
       await lab.step(`${count} weft daemons (--backend=${state.backend})`, async () => {
         for (const node of state.nodes) await lab.startDaemon(node.index);
         await Promise.all(state.nodes.map((n) => lab.waitReady(n.index)));
@@ -190,6 +202,49 @@ export class Lab {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('etcd did not become healthy within 20 s');
+  }
+
+  /**
+   * BIRD in the underlay namespace as a dynamic iBGP route reflector for the whole segment: it
+   * reflects each node's podCIDR with the node as next hop and programs no kernel route itself.
+   * `direct` because a neighbor range is otherwise taken as multihop; `error wait time 1, 2` so a
+   * restarted daemon is accepted again at once (BIRD waits 60 s+ by default).
+   */
+  async startBird(): Promise<void> {
+    const { runDir, serviceIP, underlayNetns } = this.layout;
+    const conf = join(runDir, 'bird.conf');
+    writeFileSync(
+      conf,
+      `router id ${serviceIP};
+protocol device {}
+protocol bgp tor {
+  local ${serviceIP} as 64512;
+  neighbor range 192.0.2.0/24 internal;
+  direct;
+  rr client;
+  error wait time 1, 2;
+  ipv4 { import all; export all; };
+}
+`,
+    );
+    const child = startDetached('bird', ['-f', '-c', conf, '-s', this.birdSocket, '-P', join(runDir, 'bird.pid')], { netns: underlayNetns, logFile: join(runDir, 'bird.log') });
+    if (child.pid === undefined) throw new Error('could not start bird');
+    this.state.torPid = child.pid;
+    this.save();
+    const deadline = Date.now() + 10_000;
+    while (!(await probe('birdc', ['-s', this.birdSocket, 'show', 'status'], { netns: underlayNetns, timeoutMs: 2000 })).ok) {
+      if (!isAlive(child.pid) || Date.now() > deadline) throw new Error(`bird did not start; see ${join(runDir, 'bird.log')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get birdSocket(): string {
+    return join(this.layout.runDir, 'bird.ctl');
+  }
+
+  /** A `birdc` command against the lab's ToR. */
+  birdc(...args: string[]): Promise<string> {
+    return run('birdc', ['-s', this.birdSocket, ...args], { netns: this.layout.underlayNetns });
   }
 
   private async makeNode(index: number): Promise<void> {
@@ -358,7 +413,7 @@ function isOurs(pid: number, what: string): boolean {
 
 export async function removeLab(layout: LabLayout, state?: LabState): Promise<void> {
   const recorded = state ?? (existsSync(layout.stateFile) ? (JSON.parse(readFileSync(layout.stateFile, 'utf8')) as LabState) : undefined);
-  const pids = [...(recorded?.nodes.map((n) => n.daemonPid) ?? []).filter((p): p is number => p !== undefined).filter((p) => isOurs(p, 'weft')), ...(recorded?.etcdPid !== undefined && isOurs(recorded.etcdPid, 'etcd') ? [recorded.etcdPid] : [])];
+  const pids = [...(recorded?.nodes.map((n) => n.daemonPid) ?? []).filter((p): p is number => p !== undefined).filter((p) => isOurs(p, 'weft')), ...(recorded?.etcdPid !== undefined && isOurs(recorded.etcdPid, 'etcd') ? [recorded.etcdPid] : []), ...(recorded?.torPid !== undefined && isOurs(recorded.torPid, 'bird') ? [recorded.torPid] : [])];
   await Promise.all(pids.map((pid) => stopPid(pid, 3000)));
   // Pods first (their veths go with them), then nodes, then the underlay.
   const namespaces = (await labNamespaces(layout)).sort((a, b) => b.length - a.length);

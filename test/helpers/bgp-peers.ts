@@ -24,7 +24,8 @@ export function alive(pid: number): boolean {
 
 /** SIGTERM, then SIGKILL after `ms`; resumes a stopped process first so it can exit. */
 export async function stopPid(pid: number, ms = 3000): Promise<void> {
-  if (!alive(pid)) return;
+  // 0 or a negative number would signal a whole process group (ours included).
+  if (!(pid > 0) || !alive(pid)) return;
   for (const sig of ['SIGCONT', 'SIGTERM'] as const) {
     try {
       process.kill(pid, sig);
@@ -67,6 +68,7 @@ export abstract class PeerDaemon {
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `weft-${kind}-`));
     chmodSync(this.dir, 0o755);
+    running.add(this);
   }
 
   get pid(): number {
@@ -101,8 +103,27 @@ export abstract class PeerDaemon {
     await stopPid(this.pidValue);
     this.pidValue = 0;
     rmSync(this.dir, { recursive: true, force: true });
+    running.delete(this);
+  }
+
+  /** Last resort when the test process exits without its afterAll (a crash, a timeout kill). */
+  killNow(): void {
+    if (this.pidValue > 0) {
+      try {
+        process.kill(this.pidValue, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+// Daemons this process started and has not stopped yet; killed by PID if the process exits first.
+const running = new Set<PeerDaemon>();
+process.once('exit', () => {
+  for (const daemon of running) daemon.killNow();
+});
 
 /** BIRD 2: `bird -c CONF -s SOCK -P PID`; the config should log to `logFile`. */
 export class BirdDaemon extends PeerDaemon {

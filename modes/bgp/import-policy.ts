@@ -1,0 +1,62 @@
+// The BGP backend's import policy: which learned best paths may become kernel routes. It sits on
+// top of bgp-ts's per-peer policy because its inputs change with the registry (which podCIDRs
+// exist right now), which a session's static prefix list cannot follow without a restart.
+//
+// The rules (issue 8, in the spirit of RFC 8212's "nothing without policy"):
+//  - a prefix overlapping the cluster network (inside it, or a super-prefix of it) is accepted
+//    only when it is exactly a registered remote node's podCIDR: never this node's own, never a
+//    sub- or super-prefix — so no peer can hijack or shadow pod traffic;
+//  - any other prefix only from a configured external peer whose Import list permits it (none by
+//    default); mesh nodes never give us outside prefixes.
+// Pure: the backend hands in the facts, every case is a unit test.
+import type { PrefixList } from '../../src/bgp/rib/prefix-list.js';
+import { prefixKey } from '../../src/bgp/rib/prefix.js';
+import { ipToBytes, networkOf, parseCidr, formatCidr } from '../../src/net/addr.js';
+
+export interface ImportFacts {
+  clusterNetworks: readonly string[];
+  /** This node's podCIDRs (v4, v6). */
+  ownSubnets: readonly string[];
+  /** Registered remote nodes' podCIDRs, canonical form. */
+  remoteSubnets: ReadonlySet<string>;
+  /** Configured external peers' Import lists, by peer address. */
+  importLists: ReadonlyMap<string, PrefixList>;
+}
+
+export type ImportVerdict = { accept: true } | { accept: false; reason: string };
+
+function bits(cidr: string): { value: bigint; len: number; width: number } {
+  const c = networkOf(parseCidr(cidr));
+  const bytes = ipToBytes(c.address);
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return { value, len: c.prefixLen, width: bytes.length * 8 };
+}
+
+/** True when one prefix contains the other (same family). */
+export function overlaps(a: string, b: string): boolean {
+  const x = bits(a);
+  const y = bits(b);
+  if (x.width !== y.width) return false;
+  const len = BigInt(Math.min(x.len, y.len));
+  const shift = BigInt(x.width) - len;
+  return x.value >> shift === y.value >> shift;
+}
+
+/** Canonical text of a prefix (host bits cleared), the form registry subnets are kept in. */
+export function canonical(prefix: string): string {
+  return formatCidr(networkOf(parseCidr(prefix)));
+}
+
+export function importVerdict(prefix: string, fromPeer: string, facts: ImportFacts): ImportVerdict {
+  const p = canonical(prefix);
+  if (facts.clusterNetworks.some((n) => overlaps(n, p))) {
+    if (facts.ownSubnets.some((own) => overlaps(own, p))) return { accept: false, reason: 'overlaps this node\'s own podCIDR' };
+    if (!facts.remoteSubnets.has(p)) return { accept: false, reason: 'inside the cluster network but not a registered node\'s podCIDR' };
+    return { accept: true };
+  }
+  const list = facts.importLists.get(fromPeer);
+  if (list === undefined) return { accept: false, reason: 'outside the cluster network, and not from an external peer' };
+  if (!list.permits(prefixKey(p))) return { accept: false, reason: 'outside the cluster network and not in the peer\'s Import list' };
+  return { accept: true };
+}

@@ -1,0 +1,128 @@
+// End to end: `weft daemon --backend=bgp` on three nodes of one L2 segment (the lab), a real etcd,
+// pods from the CNI reference plugins. No encapsulation: each node announces its podCIDR over an
+// iBGP full mesh and installs the others' as native routes (proto 87 = weft) via their node IPs.
+// What an operator relies on: every pod reaches every pod at the full underlay MTU, a removed node
+// disappears from the others, and a SIGKILLed daemon's restart drops no packet (graceful restart:
+// routes stay in the kernel and in the peers' RIBs).
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { probe, run } from '../../src/lab/exec.js';
+import { Lab } from '../../src/lab/lab.js';
+import { describeKernel } from '../helpers/env.js';
+
+const id = () => `wb${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface RouteJson {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+async function weftRoutes(lab: Lab, node: number): Promise<RouteJson[]> {
+  return JSON.parse(await run('ip', ['-j', '-n', lab.nodeLayout(node).netns, 'route', 'show', 'proto', '87'])) as RouteJson[];
+}
+
+async function subnetOf(lab: Lab, node: number): Promise<string> {
+  return ((await lab.daemonStatus(node)) as { subnet: string }).subnet;
+}
+
+/** Pings every 10 ms from `netns` to `address` until stopped; returns sent and received. */
+function continuousPing(netns: string, address: string): { stop: () => Promise<{ sent: number; received: number }> } {
+  const child = spawn('ip', ['netns', 'exec', netns, 'ping', '-i', '0.01', '-W', '1', address], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
+      if (!m) throw new Error(`no ping summary in: ${output.slice(-300)}`);
+      return { sent: Number(m[1]), received: Number(m[2]) };
+    },
+  };
+}
+
+describeKernel('weft daemon --backend=bgp, three nodes in a full mesh (lab)', ['etcd', 'etcdctl', 'ping'], () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await Lab.up({ id: id(), runRoot: '/tmp/weft-test-labs', backend: 'bgp', nodes: 3, podsPerNode: 2, resync: '1s', logLevel: 'debug' });
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.down();
+  });
+
+  it('installs every other node\'s podCIDR as a proto 87 route via that node\'s IP, nothing else', async () => {
+    const nodes = await Promise.all(lab.state.nodes.map(async (n) => ({ index: n.index, ip: n.ip, subnet: await subnetOf(lab, n.index) })));
+    for (const node of nodes) {
+      const expected = nodes.filter((o) => o !== node).map((o) => ({ dst: o.subnet, gateway: o.ip, dev: 'eth0' }));
+      await waitFor(`node${node.index}'s routes`, async () => (await weftRoutes(lab, node.index)).length === expected.length);
+      const routes = (await weftRoutes(lab, node.index)).map((r) => ({ dst: r.dst, gateway: r.gateway, dev: r.dev }));
+      expect(routes.sort((a, b) => a.dst.localeCompare(b.dst))).toEqual(expected.sort((a, b) => a.dst.localeCompare(b.dst)));
+    }
+  });
+
+  it('gives every pod a working path to every pod on the other nodes', async () => {
+    const results = await lab.connectivity();
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results).toHaveLength(6 * 5);
+  });
+
+  it('passes a DF ping at the full underlay MTU − 28 (1472 bytes: no encapsulation), not one byte more', async () => {
+    const [from, to] = [lab.state.pods.find((p) => p.node === 1)!, lab.state.pods.find((p) => p.node === 3)!];
+    expect((await probe('ping', ['-c', '1', '-W', '2', '-M', 'do', '-s', '1472', to.ip], { netns: from.netns })).ok).toBe(true);
+    expect((await probe('ping', ['-c', '1', '-W', '2', '-M', 'do', '-s', '1473', to.ip], { netns: from.netns })).ok).toBe(false);
+  });
+
+  it('loses no 10 ms ping while a daemon is SIGKILLed and restarted (routes stay in the kernel)', async () => {
+    const [from, to] = [lab.state.pods.find((p) => p.node === 1)!, lab.state.pods.find((p) => p.node === 2)!];
+    const ping = continuousPing(from.netns, to.ip);
+    await new Promise((r) => setTimeout(r, 300));
+    await lab.stopDaemon(2, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await weftRoutes(lab, 1)).some((r) => r.gateway === '192.0.2.12')).toBe(true);
+    await lab.startDaemon(2);
+    await lab.waitReady(2);
+    await new Promise((r) => setTimeout(r, 500));
+    const { sent, received } = await ping.stop();
+    expect(sent).toBeGreaterThan(100);
+    expect(received).toBe(sent);
+    expect(await weftRoutes(lab, 2)).toHaveLength(2);
+    // It knew it was restarting (weft routes already in the kernel) and said so to its peers.
+    expect(await run('grep', ['-c', '"restarting":true', `${lab.nodeLayout(2).dir}/daemon.log`])).toMatch(/^1\b/);
+  });
+
+  it('loses no ping across a graceful SIGTERM restart either (no Cease: peers keep our routes)', async () => {
+    const [from, to] = [lab.state.pods.find((p) => p.node === 1)!, lab.state.pods.find((p) => p.node === 3)!];
+    const ping = continuousPing(from.netns, to.ip);
+    await new Promise((r) => setTimeout(r, 300));
+    await lab.stopDaemon(3, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    await lab.startDaemon(3);
+    await lab.waitReady(3);
+    await new Promise((r) => setTimeout(r, 300));
+    const { sent, received } = await ping.stop();
+    expect(sent).toBeGreaterThan(50);
+    expect(received).toBe(sent);
+  });
+
+  it('removes a deleted node\'s route from the others within 2 s', async () => {
+    const subnet = await subnetOf(lab, 3);
+    await lab.stopDaemon(3, 'SIGTERM');
+    await run('etcdctl', ['--endpoints', lab.layout.etcdEndpoint, 'del', `/weft/network/subnets/${subnet.replace('/', '-')}`], { netns: lab.layout.underlayNetns, env: { ...process.env, ETCDCTL_API: '3' } });
+    const started = Date.now();
+    for (const node of [1, 2]) await waitFor(`node3's route gone from node${node}`, async () => !(await weftRoutes(lab, node)).some((r) => r.dst === subnet), 2000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    const results = (await lab.connectivity()).filter((r) => !r.from.startsWith('node3') && !r.to.startsWith('node3'));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+  });
+});
