@@ -60,6 +60,26 @@ export interface ReconcileReport {
   durationMs: number;
 }
 
+/** One BGP peer as /status shows it (the BGP backend fills it). */
+export interface BgpPeerReport {
+  address: string;
+  asn: number;
+  /** RFC 4271 state name. */
+  state: string;
+  /** Seconds since Established. */
+  uptimeSeconds?: number;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesAdvertised: number;
+  /** Why the session last went down, e.g. "Hold Timer Expired (sent)". */
+  lastError?: string;
+}
+
+/** Backend-specific facts for /status and `weft status`. */
+export interface BackendDetails {
+  bgp?: { asn: number; routerId: string; peers: BgpPeerReport[] };
+}
+
 export interface Backend {
   readonly type: BackendType;
   start(local: LocalNode): Promise<BackendStartResult>;
@@ -71,4 +91,6 @@ export interface Backend {
    * the listener asks the daemon for a pass so its report and readiness follow.
    */
   onChange?(listener: () => void): void;
+  /** Optional: backend-specific facts for /status (BGP peers). Cheap; called per request. */
+  details?(): BackendDetails;
 }

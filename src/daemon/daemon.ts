@@ -6,7 +6,7 @@
 // Its parts are injected (DaemonParts), so the same Daemon runs in production (built from flags
 // by daemon/build.ts) and in tests (namespaces, a test registry). Stopping it stops the control
 // plane only: the backend leaves the datapath in place, so pods keep talking through a restart.
-import type { Backend, LocalNode, ReconcileReport, Underlay } from '../../modes/backend.js';
+import type { Backend, BackendDetails, LocalNode, ReconcileReport, Underlay } from '../../modes/backend.js';
 import type { Logger } from '../log.js';
 import type { Lease, NodeRegistry, RemoteNode, Snapshot } from '../registry/types.js';
 import { DaemonHttpServer, type HttpEndpoint } from './http.js';
@@ -49,6 +49,8 @@ export interface DaemonStatus {
   registryRevision?: string;
   lastReconcile?: Omit<ReconcileReport, 'nodes'> & { at: string; trigger: Trigger };
   remoteNodes: { name: string; subnet: string; publicIP: string; state: string; reason?: string }[];
+  /** BGP backend: the speaker's peers. */
+  bgp?: BackendDetails['bgp'];
 }
 
 type Phase = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -162,6 +164,7 @@ export class Daemon {
       ...(this.local ? { underlay: this.local.underlay.name } : {}),
       ...(this.revision !== undefined ? { registryRevision: this.revision } : {}),
       ...(this.lastReconcile ? { lastReconcile: this.lastReconcile } : {}),
+      ...(this.parts.backend.details?.().bgp ? { bgp: this.parts.backend.details!().bgp } : {}),
       remoteNodes: this.desired.map((n) => {
         const report = byNode.get(n.name);
         return { name: n.name, subnet: n.subnet, publicIP: n.publicIP, state: report?.state ?? 'pending', ...(report?.reason ? { reason: report.reason } : {}) };
