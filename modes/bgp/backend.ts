@@ -25,7 +25,7 @@ import { BgpListener } from '../../src/bgp/transport/listener.js';
 import { rootLogger, type Logger } from '../../src/log.js';
 import { isNetlinkError, Netlink, RTPROT_WEFT, type RouteInfo } from '../../src/netlink/index.js';
 import type { Lease, RemoteNode } from '../../src/registry/types.js';
-import type { Backend, BackendStartResult, LocalNode, NodeReport, ReconcileReport } from '../backend.js';
+import type { Backend, BackendDetails, BackendStartResult, LocalNode, NodeReport, ReconcileReport } from '../backend.js';
 import { canonical, importVerdict, type ImportFacts } from './import-policy.js';
 import type { BgpOptions } from './options.js';
 import { desiredPeers } from './peers.js';
@@ -142,6 +142,25 @@ export class BgpBackend implements Backend {
   /** Peer states and prefix counts, for /status. */
   status(): ReturnType<Speaker['status']> {
     return this.speaker?.status() ?? [];
+  }
+
+  /** The speaker's peers for /status and `weft status` (IPv4 counts: the only family announced). */
+  details(): BackendDetails {
+    const routerId = this.options.routerId ?? this.local?.publicIP ?? '';
+    const peers = this.status().map((p) => {
+      const v4 = p.prefixes.ipv4;
+      return {
+        address: p.address,
+        asn: p.asn,
+        state: p.state,
+        ...(p.uptime !== undefined ? { uptimeSeconds: p.uptime } : {}),
+        prefixesReceived: v4.received,
+        prefixesAccepted: v4.accepted,
+        prefixesAdvertised: v4.advertised,
+        ...(p.lastDown !== undefined ? { lastError: p.lastDown } : {}),
+      };
+    });
+    return { bgp: { asn: this.options.asn, routerId, peers } };
   }
 
   private nodeReport(node: RemoteNode, result: SyncResult): NodeReport {

@@ -68,6 +68,8 @@ export class Daemon {
   private lastReconcile: DaemonStatus['lastReconcile'];
   private readonly scheduler: ReconcileScheduler;
   private http: DaemonHttpServer | undefined;
+  /** Peers that have per-peer BGP metric label sets, so those of removed peers are dropped. */
+  private bgpMetricPeers = new Set<string>();
   private boundHealth: HttpEndpoint | undefined;
 
   constructor(private readonly parts: DaemonParts) {
@@ -152,6 +154,7 @@ export class Daemon {
   status(): DaemonStatus {
     const reason = this.notReadyReason();
     const byNode = new Map((this.lastReport?.nodes ?? []).map((n) => [n.node, n]));
+    const bgp = this.parts.backend.details?.().bgp;
     return {
       node: this.parts.nodeName,
       backend: this.parts.backend.type,
@@ -164,12 +167,33 @@ export class Daemon {
       ...(this.local ? { underlay: this.local.underlay.name } : {}),
       ...(this.revision !== undefined ? { registryRevision: this.revision } : {}),
       ...(this.lastReconcile ? { lastReconcile: this.lastReconcile } : {}),
-      ...(this.parts.backend.details?.().bgp ? { bgp: this.parts.backend.details!().bgp } : {}),
+      ...(bgp ? { bgp } : {}),
       remoteNodes: this.desired.map((n) => {
         const report = byNode.get(n.name);
         return { name: n.name, subnet: n.subnet, publicIP: n.publicIP, state: report?.state ?? 'pending', ...(report?.reason ? { reason: report.reason } : {}) };
       }),
     };
+  }
+
+  /** Per-peer gauges from the backend's details(); label sets of peers that went away are removed. */
+  private updateBgpMetrics(): void {
+    const bgp = this.parts.backend.details?.().bgp;
+    if (!bgp && this.bgpMetricPeers.size === 0) return;
+    const { bgpPeerUp, bgpPeerPrefixes } = this.parts.metrics;
+    const now = new Set<string>();
+    for (const p of bgp?.peers ?? []) {
+      now.add(p.address);
+      bgpPeerUp.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
+      bgpPeerPrefixes.set({ peer: p.address, kind: 'received' }, p.prefixesReceived);
+      bgpPeerPrefixes.set({ peer: p.address, kind: 'accepted' }, p.prefixesAccepted);
+      bgpPeerPrefixes.set({ peer: p.address, kind: 'advertised' }, p.prefixesAdvertised);
+    }
+    for (const peer of this.bgpMetricPeers) {
+      if (now.has(peer)) continue;
+      bgpPeerUp.remove({ peer });
+      for (const kind of ['received', 'accepted', 'advertised']) bgpPeerPrefixes.remove({ peer, kind });
+    }
+    this.bgpMetricPeers = now;
   }
 
   private onSnapshot(snapshot: Snapshot): void {
@@ -208,6 +232,7 @@ export class Daemon {
     if (report.removed) metrics.kernelEntriesChanged.inc({ change: 'removed' }, report.removed);
     metrics.reconciles.inc({ trigger, result: report.errors > 0 ? 'partial' : 'ok' });
     metrics.ready.set(this.notReadyReason() === undefined ? 1 : 0);
+    this.updateBgpMetrics();
     const changedAnything = report.added + report.changed + report.removed > 0;
     const line = { trigger, nodes: report.nodes.length, programmed, added: report.added, changed: report.changed, removed: report.removed, errors: report.errors, durationMs: Math.round(report.durationMs) };
     if (report.errors > 0) {

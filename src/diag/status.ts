@@ -37,7 +37,29 @@ export function formatStatus(status: DaemonStatus): string {
   const programmed = nodes.filter((n) => n.state === 'programmed').length;
   lines.push('', `remote nodes: ${programmed} of ${nodes.length} programmed`);
   if (nodes.length > 0) lines.push(table(['node', 'subnet', 'public IP', 'state', 'reason'], nodes.map((n) => [n.name, n.subnet, n.publicIP, n.state, n.reason ?? ''])));
+  if (status.bgp) {
+    const { asn, routerId, peers } = status.bgp;
+    const up = peers.filter((p) => p.state === 'Established').length;
+    lines.push('', `bgp: AS ${asn}, router ID ${routerId}, ${up} of ${peers.length} peers established`);
+    if (peers.length > 0) {
+      lines.push(
+        table(
+          ['peer', 'ASN', 'state', 'uptime', 'received', 'accepted', 'advertised', 'last error'],
+          peers.map((p) => [p.address, String(p.asn), p.state, p.uptimeSeconds !== undefined ? formatUptime(p.uptimeSeconds) : '-', String(p.prefixesReceived), String(p.prefixesAccepted), String(p.prefixesAdvertised), p.lastError ?? '']),
+        ),
+      );
+    }
+  }
   return lines.join('\n');
+}
+
+/** 59s, 12m05s, 3h02m, 2d04h. */
+export function formatUptime(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }
 
 export async function runStatus(options: StatusOptions): Promise<void> {

@@ -6,6 +6,8 @@
 // routes stay in the kernel and in the peers' RIBs).
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { daemonGet } from '../../src/daemon/client.js';
 import { probe, run } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
 import { describeKernel } from '../helpers/env.js';
@@ -75,6 +77,30 @@ describeKernel('weft daemon --backend=bgp, three nodes in a full mesh (lab)', ['
     const results = await lab.connectivity();
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results).toHaveLength(6 * 5);
+  });
+
+  it('shows the two other nodes as Established peers in /status and weft_bgp_peer_up 1 in /metrics', async () => {
+    const node = 1;
+    const others = lab.state.nodes.filter((n) => n.index !== node).map((n) => n.ip).sort();
+    const peersOf = async (): Promise<NonNullable<DaemonStatus['bgp']>['peers']> => ((await lab.daemonStatus(node)) as DaemonStatus).bgp?.peers ?? [];
+    await waitFor('node1\'s peers established with one accepted prefix each', async () => {
+      const peers = await peersOf();
+      return peers.length === 2 && peers.every((p) => p.state === 'Established' && p.prefixesAccepted === 1);
+    });
+    const status = (await lab.daemonStatus(node)) as DaemonStatus;
+    expect(status.bgp?.asn).toBe(64512);
+    expect(status.bgp?.routerId).toBe(lab.state.nodes.find((n) => n.index === node)!.ip);
+    const peers = [...status.bgp!.peers].sort((a, b) => a.address.localeCompare(b.address));
+    expect(peers.map((p) => p.address)).toEqual(others);
+    for (const p of peers) {
+      expect(p).toMatchObject({ asn: 64512, state: 'Established', prefixesReceived: 1, prefixesAccepted: 1, prefixesAdvertised: 1 });
+      expect(p.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    }
+    // The gauges are refreshed after each reconcile (resync 1s).
+    await waitFor('weft_bgp_peer_up 1 for both peers', async () => {
+      const metrics = (await daemonGet({ socketPath: lab.statusSocket(node) }, '/metrics')).body;
+      return others.every((ip) => metrics.includes(`weft_bgp_peer_up{peer="${ip}"} 1`) && metrics.includes(`weft_bgp_peer_prefixes{peer="${ip}",kind="accepted"} 1`));
+    }, 5000);
   });
 
   it('passes a DF ping at the full underlay MTU − 28 (1472 bytes: no encapsulation), not one byte more', async () => {

@@ -3,7 +3,7 @@
 // entries), readiness, coalesced reconciles, the HTTP endpoints, and a stop that leaves the
 // datapath alone.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend, LocalNode, ReconcileReport } from '../../modes/backend.js';
+import type { Backend, BackendDetails, BgpPeerReport, LocalNode, ReconcileReport } from '../../modes/backend.js';
 import { Daemon, type DaemonParts } from '../../src/daemon/daemon.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { createLogger } from '../../src/log.js';
@@ -121,6 +121,41 @@ describe('Daemon', () => {
     expect(await get(daemon, '/readyz')).toEqual({ status: 200, body: 'ready\n' });
     const status = JSON.parse((await get(daemon, '/status')).body) as { ready: boolean; subnet: string; remoteNodes: { name: string; state: string }[] };
     expect(status).toMatchObject({ ready: true, subnet: '10.244.1.0/24', remoteNodes: [{ name: 'n2', state: 'programmed' }, { name: 'n3', state: 'programmed' }] });
+  });
+
+  it('exports per-peer BGP gauges from details() after each reconcile and drops peers that went away', async () => {
+    const { daemon, registry, backend } = makeDaemon();
+    const peer = (address: string, state: string, accepted: number): BgpPeerReport => ({ address, asn: 64512, state, prefixesReceived: accepted + 1, prefixesAccepted: accepted, prefixesAdvertised: 1 });
+    let peers = [peer('192.0.2.12', 'Established', 1), peer('192.0.2.13', 'Connect', 0)];
+    (backend as Backend).details = (): BackendDetails => ({ bgp: { asn: 64512, routerId: '192.0.2.11', peers } });
+    await daemon.start();
+    registry.emit([remote(2), remote(3)]);
+    await daemon.settled();
+    let metrics = (await get(daemon, '/metrics')).body;
+    expect(metrics).toContain('weft_bgp_peer_up{peer="192.0.2.12"} 1');
+    expect(metrics).toContain('weft_bgp_peer_up{peer="192.0.2.13"} 0');
+    expect(metrics).toContain('weft_bgp_peer_prefixes{peer="192.0.2.12",kind="received"} 2');
+    expect(metrics).toContain('weft_bgp_peer_prefixes{peer="192.0.2.12",kind="accepted"} 1');
+    expect(metrics).toContain('weft_bgp_peer_prefixes{peer="192.0.2.12",kind="advertised"} 1');
+    const status = JSON.parse((await get(daemon, '/status')).body) as { bgp?: BackendDetails['bgp'] };
+    expect(status.bgp?.peers.map((p) => p.address)).toEqual(['192.0.2.12', '192.0.2.13']);
+
+    peers = [peer('192.0.2.12', 'Established', 1)];
+    registry.emit([remote(2)], '2');
+    await daemon.settled();
+    metrics = (await get(daemon, '/metrics')).body;
+    expect(metrics).toContain('weft_bgp_peer_up{peer="192.0.2.12"} 1');
+    expect(metrics).not.toContain('192.0.2.13');
+  });
+
+  it('exports no BGP gauge values for a backend without details()', async () => {
+    const { daemon, registry } = makeDaemon();
+    await daemon.start();
+    registry.emit([remote(2)]);
+    await daemon.settled();
+    const metrics = (await get(daemon, '/metrics')).body;
+    expect(metrics).not.toMatch(/weft_bgp_peer_up\{/);
+    expect(JSON.parse((await get(daemon, '/status')).body)).not.toHaveProperty('bgp');
   });
 
   it('is not ready while a remote node failed to program, and says which', async () => {
