@@ -4,53 +4,18 @@
 // What an operator relies on: every pod reaches every pod at the full underlay MTU, a removed node
 // disappears from the others, and a SIGKILLed daemon's restart drops no packet (graceful restart:
 // routes stay in the kernel and in the peers' RIBs).
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { daemonGet } from '../../src/daemon/client.js';
 import { probe, run } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
 import { describeKernel } from '../helpers/env.js';
+import { waitFor, weftRoutes, continuousPing } from '../helpers/lab-probes.js';
 
 const id = () => `wb${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface RouteJson {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-}
-
-async function weftRoutes(lab: Lab, node: number): Promise<RouteJson[]> {
-  return JSON.parse(await run('ip', ['-j', '-n', lab.nodeLayout(node).netns, 'route', 'show', 'proto', '87'])) as RouteJson[];
-}
-
 async function subnetOf(lab: Lab, node: number): Promise<string> {
   return ((await lab.daemonStatus(node)) as { subnet: string }).subnet;
-}
-
-/** Pings every 10 ms from `netns` to `address` until stopped; returns sent and received. */
-function continuousPing(netns: string, address: string): { stop: () => Promise<{ sent: number; received: number }> } {
-  const child = spawn('ip', ['netns', 'exec', netns, 'ping', '-i', '0.01', '-W', '1', address], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  return {
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
-      if (!m) throw new Error(`no ping summary in: ${output.slice(-300)}`);
-      return { sent: Number(m[1]), received: Number(m[2]) };
-    },
-  };
 }
 
 describeKernel('weft daemon --backend=bgp, three nodes in a full mesh (lab)', ['etcd', 'etcdctl', 'ping'], () => {

@@ -10,16 +10,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
 import { describeKernel } from '../helpers/env.js';
+import { waitFor } from '../helpers/lab-probes.js';
 
 const id = () => `wp${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface NodeStatus {
   subnet: string;

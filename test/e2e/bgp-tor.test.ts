@@ -7,16 +7,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
 import { describeKernel } from '../helpers/env.js';
+import { waitFor } from '../helpers/lab-probes.js';
 
 const id = () => `wr${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describeKernel('weft daemon --backend=bgp behind a BIRD route reflector (lab --tor=bird)', ['etcd', 'etcdctl', 'ping', 'bird', 'birdc'], () => {
   let lab: Lab;
