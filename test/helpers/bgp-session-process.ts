@@ -2,20 +2,29 @@
 // bgp-session-child.ts) and collects its JSON-line events. The child is compiled once per test
 // process with tsc into a temporary directory; it is stopped by its PID.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SessionConfig } from '../../src/bgp/session.js';
-import { stopPid } from './bgp-peers.js';
+import { alive, stopPid } from './bgp-peers.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let compiled: string | undefined;
 
 function compileChild(): string {
   if (compiled !== undefined) return compiled;
-  const out = mkdtempSync(join(tmpdir(), 'weft-session-child-'));
+  // In the repository's ignored cache, per test process; the directories of processes that died
+  // without their exit handler (vitest may kill a worker) are swept by the next run.
+  const cache = join(REPO, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  for (const name of readdirSync(cache)) {
+    const pid = Number(/^weft-session-child-(\d+)$/.exec(name)?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(cache, name), { recursive: true, force: true });
+  }
+  const out = join(cache, `weft-session-child-${process.pid}`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
   writeFileSync(
     join(out, 'tsconfig.json'),
     JSON.stringify({
