@@ -15,7 +15,6 @@ import {
   asKubeObject,
   checkInstall,
   daemonSetOf,
-  kubernetesModelsAvailable,
   kustomizationFileObjects,
   kustomizeVersion,
   loadYamlDocuments,
@@ -92,8 +91,7 @@ describe('deploy/kubernetes files', () => {
       for (const o of objects) expect(unknownFields(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     });
 
-    it('validate against the Kubernetes OpenAPI schemas (kubernetes-models), when installed', async (ctx) => {
-      if (!(await kubernetesModelsAvailable())) ctx.skip(); // the install checks below fail under CI instead
+    it('validate against the Kubernetes OpenAPI schemas (kubernetes-models)', async () => {
       for (const o of objects) expect(await schemaProblems(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     });
   });
