@@ -8,7 +8,7 @@
 // `npm start`, `weft lab …`, the end-to-end tests and the benches all use this one builder.
 // Everything is named from the lab id and recorded in <runDir>/state.json; `down` removes what
 // the state names and anything else carrying the id's prefix, so it also works after a crash.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -419,4 +419,10 @@ export async function removeLab(layout: LabLayout, state?: LabState): Promise<vo
   const namespaces = (await labNamespaces(layout)).sort((a, b) => b.length - a.length);
   for (const ns of namespaces) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
   rmSync(layout.runDir, { recursive: true, force: true });
+  // The run root (/run/weft-lab, or a test's) goes too once no other lab uses it.
+  try {
+    rmdirSync(dirname(layout.runDir));
+  } catch {
+    // another lab still lives there, or it is already gone
+  }
 }
