@@ -13,7 +13,7 @@
 // TreatAsWithdraw — a session-reset UPDATE never arrives, it resets), routeRefresh,
 // notificationSent / notificationReceived.
 import { EventEmitter } from 'node:events';
-import { BgpState, Fsm, type DownInfo, type FsmLogger, type StateChange } from './fsm.js';
+import { BgpState, Fsm, type FsmEvents, type FsmLogger } from './fsm.js';
 import type { Negotiated } from './negotiated.js';
 import { systemClock, type Clock } from './timer.js';
 import { TcpDialer } from './transport/dial.js';
@@ -28,10 +28,7 @@ import {
   BGP_VERSION,
   type BgpMessage,
   type Capability,
-  type ErrorAction,
-  type NotificationMessage,
   type OpenMessage,
-  type RouteRefreshMessage,
   type UpdateMessage,
 } from './wire/index.js';
 
@@ -101,15 +98,8 @@ export interface SessionStats {
   lastError: { direction: 'sent' | 'received' | 'local'; code?: number; subcode?: number; reason: string; at: number } | undefined;
 }
 
-export interface SessionEvents {
-  stateChange: [change: StateChange];
-  established: [negotiated: Negotiated];
-  down: [info: DownInfo];
-  update: [update: UpdateMessage, outcome: ErrorAction];
-  routeRefresh: [message: RouteRefreshMessage];
-  notificationSent: [n: NotificationMessage];
-  notificationReceived: [n: NotificationMessage];
-}
+/** The FSM's events a session re-emits; per-message counts stay internal (they feed `stats`). */
+export type SessionEvents = Omit<FsmEvents, 'messageIn' | 'messageOut'>;
 
 const AFI: Record<SessionFamily, number> = { ipv4: AFI_IPV4, ipv6: AFI_IPV6 };
 

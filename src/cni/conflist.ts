@@ -12,7 +12,7 @@
 // Not here: choosing the subnet or MTU (the daemon), or invoking plugins (test/helpers/cni.ts).
 import { join } from 'node:path';
 import { canonicalPrefix, parseCidr } from '../net/addr.js';
-import { firstHost } from '../config/prefix-math.js';
+import { firstHost } from '../net/prefix-math.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const CONFLIST_FILE = '10-weft.conflist';

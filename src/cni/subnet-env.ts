@@ -13,7 +13,7 @@
 // Not here: deciding any of these values.
 import { readFile } from 'node:fs/promises';
 import { canonicalPrefix, parseCidr } from '../net/addr.js';
-import { firstHost } from '../config/prefix-math.js';
+import { firstHost } from '../net/prefix-math.js';
 import { writeFileAtomic } from './atomic.js';
 
 export interface SubnetEnv {

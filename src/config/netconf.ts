@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { parseCidr, parseIp, type Family } from '../net/addr.js';
 import { BACKEND_TYPES, type BackendType, type RegistryNetwork } from '../registry/types.js';
 import { ConfigError } from './errors.js';
-import { bigIntToIp, ipToBigInt, isAligned, rangeOf, sizeOf } from './prefix-math.js';
+import { bigIntToIp, ipToBigInt, isAligned, rangeOf, sizeOf } from '../net/prefix-math.js';
 
 export const DEFAULT_VXLAN_VNI = 1;
 export const DEFAULT_VXLAN_PORT = 8472;

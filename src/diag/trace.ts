@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { readSubnetEnv } from '../cni/subnet-env.js';
 import { DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, parseNetConfText } from '../config/netconf.js';
-import { firstHost, ipToBigInt, rangeOf } from '../config/prefix-math.js';
+import { firstHost, ipToBigInt, rangeOf } from '../net/prefix-math.js';
 import { daemonGet } from '../daemon/client.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { Lab } from '../lab/lab.js';

@@ -36,7 +36,8 @@ import { Etcd3, EtcdLeaseInvalidError, Range, type IKeyValue, type Watcher } fro
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { rootLogger, type Logger } from '../log.js';
-import { ipToBytes, parseCidr, parseIp, bytesToIp } from '../net/addr.js';
+import { parseCidr, parseIp } from '../net/addr.js';
+import { bigIntToIp, ipToBigInt, maskOf } from '../net/prefix-math.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SkipReporter } from './metrics.js';
 import { readPreviousSubnets } from './subnet-file.js';
@@ -261,8 +262,8 @@ function parseNetworkField(key: string, field: string, text: string, family: 4 |
   try {
     const cidr = parseCidr(text);
     if (cidr.family !== family) throw new Error(`not IPv${family}`);
-    const start = toInt(cidr.address) & maskOf(cidr.prefixLen, cidr.family);
-    return { address: fromInt(start, cidr.family), prefixLen: cidr.prefixLen };
+    const start = ipToBigInt(cidr.address) & maskOf(cidr.prefixLen, cidr.family);
+    return { address: bigIntToIp(start, cidr.family), prefixLen: cidr.prefixLen };
   } catch (err) {
     throw new EtcdConfigError(key, `${field} "${text}": ${(err as Error).message}`);
   }
@@ -281,27 +282,6 @@ function boundField(key: string, field: string, text: string, subnetLen: number,
 // ---------------------------------------------------------------------------------------------
 // Subnet arithmetic (allocation, both families)
 
-function toInt(address: string): bigint {
-  let n = 0n;
-  for (const b of ipToBytes(address)) n = (n << 8n) | BigInt(b);
-  return n;
-}
-
-function fromInt(n: bigint, family: 4 | 6): string {
-  const len = family === 4 ? 4 : 16;
-  const bytes = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return bytesToIp(bytes);
-}
-
-function maskOf(prefixLen: number, family: 4 | 6): bigint {
-  const bits = family === 4 ? 32 : 128;
-  return ((1n << BigInt(prefixLen)) - 1n) << BigInt(bits - prefixLen);
-}
-
 interface AllocationPlan {
   family: 4 | 6;
   networkStart: bigint;
@@ -316,13 +296,13 @@ function familyPlan(family: 4 | 6, network: string, subnetLen: number, subnetMin
   const bits = family === 4 ? 32 : 128;
   const cidr = parseCidr(network);
   if (cidr.family !== family) throw new EtcdRegistryError(`network ${network} is not IPv${family}`);
-  const networkStart = toInt(cidr.address) & maskOf(cidr.prefixLen, family);
+  const networkStart = ipToBigInt(cidr.address) & maskOf(cidr.prefixLen, family);
   const step = 1n << BigInt(bits - subnetLen);
   const last = networkStart + (1n << BigInt(bits - cidr.prefixLen)) - step;
   const bound = (text: string | undefined, fallback: bigint): bigint => {
     if (text === undefined) return fallback;
     const addr = text.includes('/') ? parseCidr(text).address : parseIp(text).address;
-    return toInt(addr) & maskOf(subnetLen, family);
+    return ipToBigInt(addr) & maskOf(subnetLen, family);
   };
   // flannel's defaults: skip the network's first subnet (it holds the network address), up to the last.
   const min = bound(subnetMin, networkStart + step);
@@ -353,7 +333,7 @@ function rangeOfSubnet(text: string, family: 4 | 6): { start: bigint; end: bigin
   try {
     const cidr = parseCidr(text);
     if (cidr.family !== family) return undefined;
-    const start = toInt(cidr.address) & maskOf(cidr.prefixLen, family);
+    const start = ipToBigInt(cidr.address) & maskOf(cidr.prefixLen, family);
     return { start, end: start + (1n << BigInt((family === 4 ? 32 : 128) - cidr.prefixLen)) - 1n };
   } catch {
     return undefined;
@@ -402,7 +382,7 @@ class TakenSubnets {
   }
 
   cidr(start: bigint): string {
-    return `${fromInt(start, this.plan.family)}/${this.plan.subnetLen}`;
+    return `${bigIntToIp(start, this.plan.family)}/${this.plan.subnetLen}`;
   }
 }
 
@@ -625,7 +605,7 @@ export class EtcdRegistry implements NodeRegistry {
       }
       if (own !== undefined && fits(plan6, own.r6)) {
         const ok = await this.txnPut(own.key, value, leaseId, { mod_revision: own.kv.mod_revision });
-        if (ok) return { key: own.key, subnet: this.cidrOf(own.r4.start, plan4), ipv6Subnet: `${fromInt(own.r6.start, 6)}/${plan6.subnetLen}`, how: 'reused' };
+        if (ok) return { key: own.key, subnet: this.cidrOf(own.r4.start, plan4), ipv6Subnet: `${bigIntToIp(own.r6.start, 6)}/${plan6.subnetLen}`, how: 'reused' };
         continue;
       }
       const taken4 = new TakenSubnets(plan4);
@@ -675,7 +655,7 @@ export class EtcdRegistry implements NodeRegistry {
   }
 
   private cidrOf(start: bigint, plan: AllocationPlan): string {
-    return `${fromInt(start, 4)}/${plan.subnetLen}`;
+    return `${bigIntToIp(start, 4)}/${plan.subnetLen}`;
   }
 
   /** Puts key=value bound to the lease, only if the key still matches `expect`. */

@@ -6,7 +6,7 @@
 // Deliberately shallow: it matches rules whose only conditions are the pod network as source or
 // destination (what flannel and weft install), not arbitrary rule sets; a chain whose rules it cannot
 // read is reported as a warning, never as healthy.
-import { rangeOf } from '../../config/prefix-math.js';
+import { rangeOf } from '../../net/prefix-math.js';
 
 import { command, type Finding, type NodeFacts } from './types.js';
 

@@ -3,7 +3,7 @@
 // overlap makes the kernel route one kind of traffic as the other: pods unreachable, or node
 // traffic swallowed by the overlay. No command fixes a plan; the fix says which range to move.
 import { canonicalPrefix, parseCidr } from '../../net/addr.js';
-import { rangeOf } from '../../config/prefix-math.js';
+import { rangeOf } from '../../net/prefix-math.js';
 import type { Finding, NodeFacts } from './types.js';
 
 export function overlaps(a: string, b: string): boolean {

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { parseCidr } from '../../net/addr.js';
-import { ipToBigInt, rangeOf } from '../../config/prefix-math.js';
+import { ipToBigInt, rangeOf } from '../../net/prefix-math.js';
 import { NETNS_RUN_DIR } from '../../netns.js';
 import { Netlink } from '../../netlink/index.js';
 import { hostLocal, readConflist } from './cni.js';

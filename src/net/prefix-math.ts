@@ -4,7 +4,7 @@
 //
 // Not an allocator (the etcd registry allocates) and not a parser of user input: callers parse
 // with src/net/addr.ts first and report their own errors.
-import { bytesToIp, ipToBytes, parseCidr, type Family } from '../net/addr.js';
+import { bytesToIp, ipToBytes, parseCidr, type Family } from './addr.js';
 
 export function bitsOf(family: Family): number {
   return family === 4 ? 32 : 128;
@@ -24,6 +24,11 @@ export function bigIntToIp(n: bigint, family: Family): string {
     n >>= 8n;
   }
   return bytesToIp(bytes);
+}
+
+/** The netmask of a prefix length as an integer ("/24" of IPv4 → 0xffffff00). */
+export function maskOf(prefixLen: number, family: Family): bigint {
+  return ((1n << BigInt(prefixLen)) - 1n) << BigInt(bitsOf(family) - prefixLen);
 }
 
 /** Number of addresses in a prefix of length `prefixLen`. */
