@@ -73,11 +73,17 @@ export interface BgpPeerReport {
   prefixesAdvertised: number;
   /** Why the session last went down, e.g. "Hold Timer Expired (sent)". */
   lastError?: string;
+  /** A registered node (mesh or reflector) or a configured router. */
+  kind?: 'node' | 'external';
+  /** Families negotiated (ipv4, ipv6). */
+  families?: string[];
+  /** BFD with this peer, when configured: RFC 5880 state and last diagnostic. */
+  bfd?: { state: string; diagnostic: string };
 }
 
 /** Backend-specific facts for /status and `weft status`. */
 export interface BackendDetails {
-  bgp?: { asn: number; routerId: string; peers: BgpPeerReport[] };
+  bgp?: { asn: number; routerId: string; routeReflector?: string; peers: BgpPeerReport[] };
 }
 
 export interface Backend {

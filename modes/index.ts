@@ -5,12 +5,14 @@ import type { NetConf } from '../src/config/netconf.js';
 import type { Logger } from '../src/log.js';
 import type { Netlink } from '../src/netlink/index.js';
 import type { Backend } from './backend.js';
-import { BgpBackend, resolveBgpOptions } from './bgp/index.js';
+import { BgpBackend, resolveBgpOptions, type NodeBgpSettings } from './bgp/index.js';
 import { VxlanBackend } from './vxlan/index.js';
 
 export interface BackendDeps {
   netlink: Netlink;
   logger: Logger;
+  /** This node's own BGP settings (flags, else its annotations). */
+  bgpNode?: NodeBgpSettings;
 }
 
 export function createBackend(conf: NetConf, deps: BackendDeps): Backend {
@@ -23,9 +25,10 @@ export function createBackend(conf: NetConf, deps: BackendDeps): Backend {
         options: { vni: v.vni, port: v.port, gbp: v.gbp, directRouting: v.directRouting, ipv6: conf.enableIPv6, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}) },
       });
     }
-    case 'bgp':
-      // IPv4 only so far: a dual-stack cluster would silently lose its IPv6 pod routes.
-      if (conf.enableIPv6) throw new ConfigError('EnableIPv6', true, 'false with Backend.Type "bgp" (IPv6 over BGP is not available yet)');
-      return new BgpBackend({ netlink: deps.netlink, logger: deps.logger, options: resolveBgpOptions(conf.backend.bgp, [conf.network]) });
+    case 'bgp': {
+      if (conf.backend.bgp.crossSubnet !== undefined) throw new ConfigError('Backend.CrossSubnet', conf.backend.bgp.crossSubnet, 'absent (CrossSubnet is not available yet)');
+      const networks = [conf.network, ...(conf.ipv6Network !== undefined ? [conf.ipv6Network] : [])];
+      return new BgpBackend({ netlink: deps.netlink, logger: deps.logger, options: resolveBgpOptions(conf.backend.bgp, networks, deps.bgpNode) });
+    }
   }
 }

@@ -9,6 +9,14 @@
 //   await backend.reconcile(nodes);  // peers follow the registry; kernel follows the Loc-RIB
 //   await backend.stop();            // sessions left to die with the process: routes stay
 //
+// Dual stack: the IPv6 podCIDR is announced over the same (IPv4) sessions with MP-BGP (RFC 4760),
+// next hop = the node's IPv6 address, and IPv6 routes are installed like IPv4 ones.
+//
+// Import policy (import-policy.ts) is the speaker's importFilter: it judges every path as it
+// arrives, so a refused route never competes for best path. Its facts (which podCIDRs are
+// registered, which peers are nodes) follow the registry; when they change, the speaker
+// re-imports what every peer sent (kept for that purpose).
+//
 // The Loc-RIB changes on its own (UPDATEs arrive between reconciles), so the backend also syncs
 // the kernel on every best-path batch and tells the daemon (onChange) when a node's state moved.
 // Each sync is level-triggered: dump weft's routes, diff (route-diff.ts), write the minimum.
@@ -17,8 +25,9 @@
 // time has passed), so a SIGKILL + restart loses no packet. stop() deliberately does not send a
 // Cease: peers see the TCP connection drop when the process exits, as after a crash, and keep our
 // routes as stale for the restart time (RFC 4724) instead of withdrawing them.
+import type { Attributes } from '../../src/bgp/rib/attributes.js';
 import { PrefixList } from '../../src/bgp/rib/prefix-list.js';
-import { formatPrefix } from '../../src/bgp/rib/prefix.js';
+import { formatPrefix, type Afi, type PrefixKey } from '../../src/bgp/rib/prefix.js';
 import { SessionAdapter } from '../../src/bgp/rib/session-adapter.js';
 import { Speaker } from '../../src/bgp/speaker.js';
 import { BgpListener } from '../../src/bgp/transport/listener.js';
@@ -26,9 +35,9 @@ import { rootLogger, type Logger } from '../../src/log.js';
 import { isNetlinkError, Netlink, RTPROT_WEFT, type RouteInfo } from '../../src/netlink/index.js';
 import type { Lease, RemoteNode } from '../../src/registry/types.js';
 import type { Backend, BackendDetails, BackendStartResult, LocalNode, NodeReport, ReconcileReport } from '../backend.js';
-import { canonical, importVerdict, type ImportFacts } from './import-policy.js';
+import { canonical, importVerdict, type ImportFacts, type SubnetOwner } from './import-policy.js';
 import type { BgpOptions } from './options.js';
-import { desiredPeers } from './peers.js';
+import { desiredPeers, type LocalBgpNode } from './peers.js';
 import { planRoutes, type WantedRoute } from './route-diff.js';
 
 export interface BgpBackendDeps {
@@ -60,6 +69,11 @@ export class BgpBackend implements Backend {
   private listener: BgpListener | undefined;
   private ownSubnets: string[] = [];
   private remotes: RemoteNode[] = [];
+  private facts: ImportFacts;
+  private factsKey = '';
+  /** Why a registered podCIDR was last refused, for the node report. */
+  private readonly refusals = new Map<string, string>();
+  private clusterId: string | undefined;
   /** Restarting: keep unlearned routes until every peer's End-of-RIB or this deadline. */
   private holdRemovalsUntil = 0;
   private readonly endOfRibFrom = new Set<string>();
@@ -76,6 +90,7 @@ export class BgpBackend implements Backend {
     this.nl = deps.netlink ?? Netlink.open();
     this.log = deps.logger ?? rootLogger().child({ component: 'bgp' });
     this.importLists = new Map(this.options.peers.filter((p) => p.importList.length > 0).map((p) => [p.address, new PrefixList(p.importList)]));
+    this.facts = { clusterNetworks: this.options.clusterNetworks, ownSubnets: [], remoteSubnets: new Map(), nodePeers: new Map(), importLists: this.importLists };
   }
 
   /** Called when a node's programmed state changed outside reconcile() (the daemon re-reports). */
@@ -87,6 +102,8 @@ export class BgpBackend implements Backend {
     this.local = local;
     const { asn, listenPort, gracefulRestart: gr } = this.options;
     const routerId = this.options.routerId ?? local.publicIP;
+    const rr = this.options.routeReflector;
+    this.clusterId = rr === undefined ? undefined : rr.clusterId !== '' ? rr.clusterId : routerId;
     const leftover = await this.nl.routes.list({ protocol: RTPROT_WEFT });
     const restarting = gr.enabled && leftover.length > 0;
     if (restarting) this.holdRemovalsUntil = Date.now() + gr.restartTime * 1000;
@@ -96,6 +113,8 @@ export class BgpBackend implements Backend {
     this.speaker = new Speaker({
       asn,
       routerId,
+      ...(this.clusterId !== undefined ? { clusterId: this.clusterId } : {}),
+      importFilter: (peer, afi, key, received) => this.accepts(peer, afi, key, received),
       ...(gr.enabled ? { gracefulRestart: { restartTime: gr.restartTime, restarting, forwardingPreserved: true } } : {}),
       createSession: SessionAdapter.factory({ listener: this.listener, log: { info: (o, m) => log.info(o, m), debug: (o, m) => log.debug(o, m) } }),
       log: (level, fields, message) => log[level](fields, message),
@@ -105,16 +124,20 @@ export class BgpBackend implements Backend {
       this.endOfRibFrom.add(peer);
       this.scheduleSync();
     });
-    this.log.info({ routerId, asn, listen: `${local.publicIP}:${listenPort}`, restarting, keptRoutes: leftover.length }, 'bgp started');
-    return { backendType: 'bgp', backendData: { ASN: asn }, mtu: local.underlay.mtu };
+    this.log.info({ routerId, asn, listen: `${local.publicIP}:${listenPort}`, routeReflector: this.clusterId, restarting, keptRoutes: leftover.length }, 'bgp started');
+    return { backendType: 'bgp', backendData: { ASN: asn, ...(this.clusterId !== undefined ? { RouteReflector: this.clusterId } : {}) }, mtu: local.underlay.mtu };
   }
 
   async claim(lease: Lease): Promise<void> {
     if (!this.speaker || !this.local) throw new Error('bgp: claim() before start()');
-    this.ownSubnets = [lease.subnet, ...(lease.ipv6Subnet ? [lease.ipv6Subnet] : [])];
-    // IPv4 only in this slice: the IPv6 podCIDR is not announced (see modes/README.md).
-    this.speaker.setAnnouncements([{ prefix: lease.subnet, nextHop: this.local.publicIP, origin: 0, communities: this.options.communities }]);
-    this.log.info({ subnet: lease.subnet, nextHop: this.local.publicIP }, 'announcing podCIDR');
+    const local = this.local;
+    const v6 = lease.ipv6Subnet !== undefined && local.publicIPv6 !== undefined ? { prefix: lease.ipv6Subnet, nextHop: local.publicIPv6 } : undefined;
+    if (lease.ipv6Subnet !== undefined && v6 === undefined) throw new Error(`bgp: an IPv6 podCIDR (${lease.ipv6Subnet}) but no IPv6 address on the underlay to announce it from`);
+    this.ownSubnets = [lease.subnet, ...(v6 ? [v6.prefix] : [])];
+    this.facts = { ...this.facts, ownSubnets: this.ownSubnets };
+    const announce = [{ prefix: lease.subnet, nextHop: local.publicIP }, ...(v6 ? [v6] : [])];
+    this.speaker.setAnnouncements(announce.map((a) => ({ ...a, origin: 0 as const, communities: this.options.communities })));
+    for (const a of announce) this.log.info({ subnet: a.prefix, nextHop: a.nextHop }, 'announcing podCIDR');
   }
 
   async reconcile(remotes: RemoteNode[]): Promise<ReconcileReport> {
@@ -122,7 +145,10 @@ export class BgpBackend implements Backend {
     if (this.stopped) throw new Error('bgp: reconcile() after stop()');
     const started = performance.now();
     this.remotes = remotes;
-    this.speaker.setPeers(desiredPeers(this.options, remotes, this.local.publicIP));
+    const local: LocalBgpNode = { publicIP: this.local.publicIP, ownSubnets: this.ownSubnets, ...(this.local.publicIPv6 !== undefined && this.ownSubnets.length > 1 ? { publicIPv6: this.local.publicIPv6 } : {}) };
+    const desired = desiredPeers(this.options, remotes, local);
+    this.updateFacts(remotes, desired.nodePeers);
+    this.speaker.setPeers(desired.peers);
     const result = await this.sync();
     const report: ReconcileReport = { nodes: remotes.map((n) => this.nodeReport(n, result)), added: result.added, changed: result.changed, removed: result.removed, errors: result.errors, durationMs: 0 };
     report.durationMs = performance.now() - started;
@@ -144,23 +170,56 @@ export class BgpBackend implements Backend {
     return this.speaker?.status() ?? [];
   }
 
-  /** The speaker's peers for /status and `weft status` (IPv4 counts: the only family announced). */
+  /** The speaker's peers for /status and `weft status` (prefix counts over both families). */
   details(): BackendDetails {
     const routerId = this.options.routerId ?? this.local?.publicIP ?? '';
+    const external = new Set(this.options.peers.map((p) => p.address));
     const peers = this.status().map((p) => {
-      const v4 = p.prefixes.ipv4;
+      const { ipv4, ipv6 } = p.prefixes;
       return {
         address: p.address,
         asn: p.asn,
         state: p.state,
+        kind: external.has(p.address) ? ('external' as const) : ('node' as const),
         ...(p.uptime !== undefined ? { uptimeSeconds: p.uptime } : {}),
-        prefixesReceived: v4.received,
-        prefixesAccepted: v4.accepted,
-        prefixesAdvertised: v4.advertised,
+        ...(p.families.length > 0 ? { families: p.families } : {}),
+        prefixesReceived: ipv4.received + ipv6.received,
+        prefixesAccepted: ipv4.accepted + ipv6.accepted,
+        prefixesAdvertised: ipv4.advertised + ipv6.advertised,
         ...(p.lastDown !== undefined ? { lastError: p.lastDown } : {}),
       };
     });
-    return { bgp: { asn: this.options.asn, routerId, peers } };
+    return { bgp: { asn: this.options.asn, routerId, ...(this.clusterId !== undefined ? { routeReflector: this.clusterId } : {}), peers } };
+  }
+
+  /** The speaker's import filter: the registry-driven policy on every received path. */
+  private accepts(peer: string, _afi: Afi, key: PrefixKey, received: Attributes): boolean {
+    const prefix = formatPrefix(key);
+    const verdict = importVerdict(prefix, peer, received.nextHop, this.facts);
+    if (verdict.accept) {
+      this.refusals.delete(prefix);
+      return true;
+    }
+    // Remembered only for registered podCIDRs (bounded by the node count): the node report's "why".
+    if (this.facts.remoteSubnets.has(prefix)) this.refusals.set(prefix, `${peer}: ${verdict.reason}`);
+    else this.log.debug({ peer, prefix, reason: verdict.reason }, 'route refused');
+    return false;
+  }
+
+  /** New registry facts for the import policy; what peers sent is re-judged when they changed. */
+  private updateFacts(remotes: readonly RemoteNode[], nodePeers: ImportFacts['nodePeers']): void {
+    const remoteSubnets = new Map<string, SubnetOwner>();
+    for (const n of remotes) {
+      const owner: SubnetOwner = { node: n.name, nextHops: new Set([n.publicIP, ...(n.publicIPv6 !== undefined ? [n.publicIPv6] : [])]) };
+      remoteSubnets.set(n.subnet, owner);
+      if (n.ipv6Subnet !== undefined) remoteSubnets.set(canonical(n.ipv6Subnet), owner);
+    }
+    this.facts = { ...this.facts, remoteSubnets, nodePeers };
+    const key = JSON.stringify([[...remoteSubnets].map(([s, o]) => [s, o.node, [...o.nextHops]]), [...nodePeers], this.ownSubnets]);
+    if (key === this.factsKey) return;
+    this.factsKey = key;
+    this.refusals.clear();
+    this.speaker?.reimport();
   }
 
   private nodeReport(node: RemoteNode, result: SyncResult): NodeReport {
@@ -168,6 +227,8 @@ export class BgpBackend implements Backend {
     if (result.installed.has(node.subnet)) return { ...base, state: 'programmed' };
     const why = result.notInstalled.get(node.subnet);
     if (why) return { ...base, state: why.state, reason: why.reason };
+    const refused = this.refusals.get(node.subnet);
+    if (refused !== undefined) return { ...base, state: 'pending', reason: `refused by import policy (${refused})` };
     if (node.backendType !== 'bgp' && this.options.peers.length === 0) return { ...base, state: 'pending', reason: `node runs the ${node.backendType} backend, not bgp` };
     return { ...base, state: 'pending', reason: 'no BGP route learned yet' };
   }
@@ -209,32 +270,24 @@ export class BgpBackend implements Backend {
   private async syncOnce(): Promise<SyncResult> {
     const speaker = this.speaker!;
     const result: SyncResult = { added: 0, changed: 0, removed: 0, errors: 0, notInstalled: new Map(), installed: new Set() };
-    const facts: ImportFacts = { clusterNetworks: this.options.clusterNetworks, ownSubnets: this.ownSubnets, remoteSubnets: new Set(this.remotes.map((n) => n.subnet)), importLists: this.importLists };
     const wanted: WantedRoute[] = [];
-    for (const [key, , multipath] of speaker.locRib.ipv4.entries()) {
-      const prefix = canonical(formatPrefix(key));
-      const refusals: string[] = [];
-      const gateways = new Set<string>();
-      for (const path of multipath) {
-        const verdict = importVerdict(prefix, path.source.address, facts);
-        if (verdict.accept) gateways.add(path.attrs.nextHop);
-        else refusals.push(`${path.source.address}: ${verdict.reason}`);
+    for (const afi of ['ipv4', 'ipv6'] as const) {
+      // Every path in the Loc-RIB passed the import filter; the multipath set is the ECMP group.
+      for (const [key, , multipath] of speaker.locRib[afi].entries()) {
+        const prefix = formatPrefix(key);
+        const gateways = [...new Set(multipath.map((p) => p.attrs.nextHop))].sort();
+        const nexthops: WantedRoute['nexthops'] = [];
+        const unreachable: string[] = [];
+        for (const gw of gateways) {
+          const hop = await this.resolve(gw);
+          if (hop) nexthops.push(hop);
+          else unreachable.push(gw);
+        }
+        if (nexthops.length === 0) result.notInstalled.set(prefix, { state: 'pending', reason: `next hop ${unreachable.join(', ')} unreachable` });
+        else wanted.push({ dst: prefix, nexthops });
       }
-      if (gateways.size === 0) {
-        result.notInstalled.set(prefix, { state: 'pending', reason: `refused by import policy (${refusals.join('; ')})` });
-        continue;
-      }
-      const nexthops: WantedRoute['nexthops'] = [];
-      const unreachable: string[] = [];
-      for (const gw of [...gateways].sort()) {
-        const hop = await this.resolve(gw);
-        if (hop) nexthops.push(hop);
-        else unreachable.push(gw);
-      }
-      if (nexthops.length === 0) result.notInstalled.set(prefix, { state: 'pending', reason: `next hop ${unreachable.join(', ')} unreachable` });
-      else wanted.push({ dst: prefix, nexthops });
     }
-    const actual = await this.nl.routes.list({ family: 4, protocol: RTPROT_WEFT });
+    const actual = await this.nl.routes.list({ protocol: RTPROT_WEFT });
     const held = this.removalsHeld();
     const plan = planRoutes(wanted, actual, { keepUnwanted: held });
     for (const dst of plan.inSync) result.installed.add(dst);
@@ -273,7 +326,7 @@ export class BgpBackend implements Backend {
    * recursively). Never through one of our own routes, never a local address.
    */
   private async resolve(nextHop: string): Promise<{ gateway: string; index: number } | undefined> {
-    if (nextHop === this.local?.publicIP) return undefined;
+    if (nextHop === '' || nextHop === this.local?.publicIP || nextHop === this.local?.publicIPv6) return undefined;
     const route = await this.nl.routes.get(nextHop).catch(() => undefined);
     if (!route || route.type !== 'unicast' || route.index === undefined || route.protocol === RTPROT_WEFT) return undefined;
     return { gateway: route.gateway ?? nextHop, index: route.index };

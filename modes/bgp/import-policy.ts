@@ -2,23 +2,47 @@
 // top of bgp-ts's per-peer policy because its inputs change with the registry (which podCIDRs
 // exist right now), which a session's static prefix list cannot follow without a restart.
 //
+// It judges every path (each peer's route), not only best paths: a hostile peer's better path
+// must not hide a good one, so a refused route never enters the Loc-RIB (the speaker's
+// importFilter; see src/bgp/speaker.ts).
+//
 // The rules (issue 8, in the spirit of RFC 8212's "nothing without policy"):
 //  - a prefix overlapping the cluster network (inside it, or a super-prefix of it) is accepted
 //    only when it is exactly a registered remote node's podCIDR: never this node's own, never a
 //    sub- or super-prefix — so no peer can hijack or shadow pod traffic;
+//  - from another node (a mesh peer) only that node's own podCIDRs, with its own address as next
+//    hop; a node that is a route reflector may pass on any node's podCIDR, but still with the
+//    owner's address as next hop (iBGP reflection keeps next hops). External peers (a ToR
+//    rewrites the next hop to itself on eBGP) are not held to the owner's next hop;
 //  - any other prefix only from a configured external peer whose Import list permits it (none by
-//    default); mesh nodes never give us outside prefixes.
+//    default); nodes never give us outside prefixes.
 // Pure: the backend hands in the facts, every case is a unit test.
 import type { PrefixList } from '../../src/bgp/rib/prefix-list.js';
 import { prefixKey } from '../../src/bgp/rib/prefix.js';
 import { ipToBytes, networkOf, parseCidr, formatCidr } from '../../src/net/addr.js';
 
+/** A registered remote node's podCIDR: who owns it and the next hops it may have. */
+export interface SubnetOwner {
+  node: string;
+  /** The owner's published addresses (IPv4, and IPv6 in dual stack). */
+  nextHops: ReadonlySet<string>;
+}
+
+/** A registered node we peer with. */
+export interface NodePeer {
+  node: string;
+  /** It reflects routes (published a route reflector cluster ID). */
+  reflector: boolean;
+}
+
 export interface ImportFacts {
   clusterNetworks: readonly string[];
   /** This node's podCIDRs (v4, v6). */
   ownSubnets: readonly string[];
-  /** Registered remote nodes' podCIDRs, canonical form. */
-  remoteSubnets: ReadonlySet<string>;
+  /** Registered remote nodes' podCIDRs, canonical form, and their owners. */
+  remoteSubnets: ReadonlyMap<string, SubnetOwner>;
+  /** Registered nodes we peer with, by address (configured external peers are not in it). */
+  nodePeers: ReadonlyMap<string, NodePeer>;
   /** Configured external peers' Import lists, by peer address. */
   importLists: ReadonlyMap<string, PrefixList>;
 }
@@ -48,14 +72,19 @@ export function canonical(prefix: string): string {
   return formatCidr(networkOf(parseCidr(prefix)));
 }
 
-export function importVerdict(prefix: string, fromPeer: string, facts: ImportFacts): ImportVerdict {
+export function importVerdict(prefix: string, fromPeer: string, nextHop: string, facts: ImportFacts): ImportVerdict {
   const p = canonical(prefix);
+  const node = facts.nodePeers.get(fromPeer);
   if (facts.clusterNetworks.some((n) => overlaps(n, p))) {
     if (facts.ownSubnets.some((own) => overlaps(own, p))) return { accept: false, reason: 'overlaps this node\'s own podCIDR' };
-    if (!facts.remoteSubnets.has(p)) return { accept: false, reason: 'inside the cluster network but not a registered node\'s podCIDR' };
+    const owner = facts.remoteSubnets.get(p);
+    if (owner === undefined) return { accept: false, reason: 'inside the cluster network but not a registered node\'s podCIDR' };
+    if (node === undefined) return { accept: true };
+    if (!node.reflector && owner.node !== node.node) return { accept: false, reason: `node ${node.node} announced node ${owner.node}'s podCIDR` };
+    if (!owner.nextHops.has(nextHop)) return { accept: false, reason: `next hop ${nextHop} is not node ${owner.node}'s address` };
     return { accept: true };
   }
-  const list = facts.importLists.get(fromPeer);
+  const list = node === undefined ? facts.importLists.get(fromPeer) : undefined;
   if (list === undefined) return { accept: false, reason: 'outside the cluster network, and not from an external peer' };
   if (!list.permits(prefixKey(p))) return { accept: false, reason: 'outside the cluster network and not in the peer\'s Import list' };
   return { accept: true };

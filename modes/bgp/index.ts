@@ -1,3 +1,3 @@
 // The BGP backend (native routing over BGP): see backend.ts.
 export { BgpBackend, type BgpBackendDeps } from './backend.js';
-export { resolveBgpOptions, type BgpOptions, type ExternalPeer } from './options.js';
+export { resolveBgpOptions, type BgpOptions, type ExternalPeer, type NodeBgpSettings } from './options.js';

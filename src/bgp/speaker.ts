@@ -45,6 +45,10 @@ export interface PeerConfig {
   holdTime?: number;
   password?: string;
   ttlSecurity?: number;
+  /** eBGP multihop: TTL of our packets toward the peer (without GTSM). */
+  multihop?: number;
+  /** Keepalive interval, seconds (default: a third of the negotiated hold time). */
+  keepaliveTime?: number;
   /** Families to negotiate (default both). */
   families?: Afi[];
   /** Route-reflector client (RFC 4456); any client makes us a reflector. */
@@ -105,6 +109,13 @@ export interface SpeakerConfig {
   gracefulRestart?: GracefulRestartConfig;
   /** Creates a session for a peer (the real one: see rib/session-adapter.ts). */
   createSession: (spec: SessionSpec) => PeerSession;
+  /**
+   * Dynamic import policy on top of each peer's static one, for rules whose inputs change while
+   * sessions run (the BGP backend's: which podCIDRs are registered right now). A refused route is
+   * treated as not received. With a filter every peer keeps what it received (soft
+   * reconfiguration inbound), so `reimport()` applies a changed filter without a route refresh.
+   */
+  importFilter?: (peer: string, afi: Afi, key: PrefixKey, received: Attributes) => boolean;
   log?: (level: 'info' | 'warn' | 'debug', fields: Record<string, unknown>, message: string) => void;
 }
 
@@ -177,13 +188,15 @@ class Peer {
     local: LocalIdentity,
     table: AttributeTable,
     reflector: boolean,
+    keepReceived: boolean,
   ) {
     this.policy = new PeerPolicy(config.policy);
     const ibgp = config.asn === local.asn;
     this.source = makeSource({ id: config.address, address: config.address, routerId: 0, asn: config.asn, ibgp, rrClient: ibgp && config.rrClient === true });
     // makeSource freezes; a peer's router ID is only known after its OPEN, so keep a mutable copy.
     this.source = { ...this.source };
-    this.adjIn = { ipv4: new AdjRibIn(this.source, 'ipv4', table, config.keepReceived), ipv6: new AdjRibIn(this.source, 'ipv6', table, config.keepReceived) };
+    const keep = config.keepReceived === true || keepReceived;
+    this.adjIn = { ipv4: new AdjRibIn(this.source, 'ipv4', table, keep), ipv6: new AdjRibIn(this.source, 'ipv6', table, keep) };
     this.adjOut = { ipv4: new AdjRibOut('ipv4', { table }), ipv6: new AdjRibOut('ipv6', { table }) };
     this.role = this.makeRole(undefined, reflector);
   }
@@ -271,7 +284,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       routerId: this.config.routerId,
       gracefulRestart: c.gracefulRestart === false ? undefined : { enabled: true, ...gr },
     });
-    const peer = new Peer(c, configKey(c), session, this.local, this.table, this.reflector || (c.rrClient === true && c.asn === this.config.asn));
+    const peer = new Peer(c, configKey(c), session, this.local, this.table, this.reflector || (c.rrClient === true && c.asn === this.config.asn), this.config.importFilter !== undefined);
     this.peers.set(c.address, peer);
     for (const afi of AFIS) this.locRib[afi].addSource(peer.adjIn[afi]);
     session.on('state', (state) => {
@@ -343,6 +356,43 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for (const peer of this.peers.values()) if (peer.negotiated(afi)) for (const k of touched) this.exportPrefix(peer, afi, k);
     }
     this.scheduleDrain();
+  }
+
+  /**
+   * Apply the import filter again to everything every peer sent (the filter's inputs changed):
+   * routes it now accepts enter the Loc-RIB, routes it now refuses leave. Stale routes of a
+   * restarting peer are re-judged the same way and stay stale.
+   */
+  reimport(): void {
+    for (const peer of this.peers.values()) {
+      for (const afi of AFIS) {
+        const adjIn = peer.adjIn[afi];
+        if (!adjIn.received || adjIn.received.size === 0) continue;
+        const rib = this.locRib[afi];
+        for (const [key, received] of adjIn.received.entries()) {
+          const ok = this.accepts(peer, afi, key, received);
+          const has = adjIn.get(key) !== undefined;
+          if (ok && !has) {
+            const stored = importAttributes(this.table, received, peer.role);
+            if (adjIn.set(key, stored)) rib.touch(key);
+            peer.rejected[afi].delete(key);
+            if (stored !== received) this.table.sweepOne(stored);
+          } else if (!ok && has) {
+            if (adjIn.delete(key)) rib.touch(key);
+            peer.rejected[afi].add(key);
+          }
+        }
+        this.exportChanges(rib.flush());
+      }
+    }
+    this.scheduleDrain();
+  }
+
+  private accepts(peer: Peer, afi: Afi, key: PrefixKey, received: Attributes): boolean {
+    if (importAttributesVerdict(received, peer.role, this.local) !== 'accept') return false;
+    if (peer.policy.importList !== undefined && !peer.policy.accepts(key)) return false;
+    const filter = this.config.importFilter;
+    return filter === undefined || filter(peer.config.address, afi, key, received);
   }
 
   /** Ask a peer to re-send its routes for a family (RFC 2918). */
@@ -503,7 +553,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const key of u.withdraw) {
       if (adjIn.delete(key)) rib.touch(key);
       if (rejected.size > 0) rejected.delete(key);
-      adjIn.received?.delete(key);
+      if (adjIn.received) this.forgetReceived(adjIn, key);
     }
     if (u.announce.length > 0 && u.attrs !== undefined) {
       const received = this.table.intern(u.attrs);
@@ -511,9 +561,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const stored = verdict === 'accept' ? importAttributes(this.table, received, peer.role) : undefined;
       const policy = peer.policy;
       const filtering = policy.importList !== undefined;
+      const filter = this.config.importFilter;
+      const address = peer.config.address;
       for (const key of u.announce) {
-        if (adjIn.received) this.keepReceived(adjIn, key, received);
-        if (stored !== undefined && (!filtering || policy.accepts(key))) {
+        // RFC 7606 treat-as-withdraw: the route is gone, also from what a re-import would see.
+        if (adjIn.received) {
+          if (stored === undefined && verdict === 'treat-as-withdraw') this.forgetReceived(adjIn, key);
+          else this.keepReceived(adjIn, key, received);
+        }
+        if (stored !== undefined && (!filtering || policy.accepts(key)) && (filter === undefined || filter(address, afi, key, received))) {
           if (adjIn.set(key, stored)) rib.touch(key);
           if (rejected.size > 0) rejected.delete(key);
         } else {
@@ -521,13 +577,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           rejected.add(key);
         }
       }
-      if (verdict !== 'accept') this.log('debug', { peer: peer.config.address, verdict, prefixes: u.announce.length }, 'routes refused');
+      if (verdict !== 'accept') this.log('debug', { peer: address, verdict, prefixes: u.announce.length }, 'routes refused');
       // Sets interned only to be looked at (refused, or replaced by the import-adjusted set) go.
       if (received !== stored) this.table.sweepOne(received);
       if (stored !== undefined) this.table.sweepOne(stored);
     }
     const limit = peer.policy.maxPrefix;
-    if (limit && adjIn.size > limit.limit) {
+    // With soft reconfiguration the limit counts what the peer sent, before policy: refused
+    // routes are kept too (for re-import), so they must not grow without bound either.
+    if (limit && (adjIn.received?.size ?? adjIn.size) > limit.limit) {
       if (limit.warningOnly === true) {
         this.log('warn', { peer: peer.config.address, afi, limit: limit.limit, accepted: adjIn.size }, 'max-prefix exceeded');
       } else {
@@ -537,6 +595,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
     }
     this.exportChanges(rib.flush());
+  }
+
+  private forgetReceived(adjIn: AdjRibIn, key: PrefixKey): void {
+    const old = adjIn.received?.get(key);
+    if (old === undefined) return;
+    adjIn.received?.delete(key);
+    this.table.release(old);
   }
 
   private keepReceived(adjIn: AdjRibIn, key: PrefixKey, attrs: Attributes): void {

@@ -69,6 +69,16 @@ export interface DaemonConfig {
   healthAddr: HostPort;
   resyncMs: number;
   logLevel: string;
+  /** --bgp-asn / --bgp-peers / --bgp-route-reflector as given (the BGP backend checks them). */
+  bgpNode?: BgpNodeFlags;
+}
+
+/** This node's own BGP settings from flags or environment, raw, with the name each came by. */
+export interface BgpNodeFlags {
+  asn?: string;
+  peers?: string;
+  routeReflector?: string;
+  origins: { asn: string; peers: string; routeReflector: string };
 }
 
 /** The flags, by commander attribute name. */
@@ -99,6 +109,9 @@ const FLAGS: FlagSpec[] = [
   { flags: '--ip-masq', attr: 'ipMasq', env: 'WEFT_IP_MASQ', help: 'masquerade pod traffic leaving the cluster network (nftables)', boolean: true },
   { flags: '--health-addr <host:port>', attr: 'healthAddr', env: 'WEFT_HEALTH_ADDR', help: `HTTP address for /healthz, /readyz, /metrics, /status (default: ${DEFAULTS.healthAddr})` },
   { flags: '--resync <duration>', attr: 'resync', env: 'WEFT_RESYNC', help: `period of the full reconcile, e.g. 10s, 1m (default: ${DEFAULTS.resync})` },
+  { flags: '--bgp-asn <asn>', attr: 'bgpAsn', env: 'WEFT_BGP_ASN', help: 'this node\'s AS number with --backend=bgp (overrides Backend.ASN; for racks with their own ToR)' },
+  { flags: '--bgp-peers <json>', attr: 'bgpPeers', env: 'WEFT_BGP_PEERS', help: 'this node\'s BGP peers, a JSON list with the fields of Backend.Peers (added to them; the same Address replaces the cluster-wide entry)' },
+  { flags: '--bgp-route-reflector <cluster-id>', attr: 'bgpRouteReflector', env: 'WEFT_BGP_ROUTE_REFLECTOR', help: 'this node reflects BGP routes for the others (RFC 4456) with this cluster ID, e.g. 1.0.0.1' },
   { flags: '--log-level <level>', attr: 'logLevel', env: 'WEFT_LOG_LEVEL', help: `log verbosity: ${DAEMON_LOG_LEVELS.join(', ')} (default: ${DEFAULTS.logLevel})` },
 ];
 
@@ -207,6 +220,7 @@ export function resolveDaemonConfig(
   const healthAddr = source.get('healthAddr', (v, fail) => parseHostPort(v, fail)) ?? { host: '127.0.0.1', port: 9420 };
   const resyncMs = source.get('resync', (v, fail) => parseDuration(v, fail)) ?? 10_000;
   const logLevel = source.choice('logLevel', DAEMON_LOG_LEVELS) ?? DEFAULTS.logLevel;
+  const bgpNode = resolveBgpNodeFlags(source);
 
   const netConfPath = source.path('netConf') ?? (registry === 'kube' ? DEFAULTS.kubeNetConf : undefined);
   let netConf: NetConf | undefined;
@@ -243,7 +257,22 @@ export function resolveDaemonConfig(
   if (netConf !== undefined) config.netConf = netConf;
   if (publicIP !== undefined) config.publicIP = publicIP;
   if (publicIPv6 !== undefined) config.publicIPv6 = publicIPv6;
+  if (bgpNode !== undefined) config.bgpNode = bgpNode;
   return config;
+}
+
+/** The per-node BGP flags, kept as text: their grammar belongs to the BGP backend's options. */
+function resolveBgpNodeFlags(source: Sources): BgpNodeFlags | undefined {
+  const name = (attr: string): string => source.originOf(attr).origin?.replace(/^from /, '') ?? source.flagName(attr);
+  const text = (attr: string): string | undefined => source.get(attr, (v) => v);
+  const flags: BgpNodeFlags = { origins: { asn: name('bgpAsn'), peers: name('bgpPeers'), routeReflector: name('bgpRouteReflector') } };
+  const asn = text('bgpAsn');
+  const peers = text('bgpPeers');
+  const routeReflector = text('bgpRouteReflector');
+  if (asn !== undefined) flags.asn = asn;
+  if (peers !== undefined) flags.peers = peers;
+  if (routeReflector !== undefined) flags.routeReflector = routeReflector;
+  return asn !== undefined || peers !== undefined || routeReflector !== undefined ? flags : undefined;
 }
 
 /**

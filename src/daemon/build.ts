@@ -3,6 +3,7 @@
 // knows which concrete implementation goes with which flag; the Daemon itself only sees parts.
 import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
+import type { NodeBgpSettings } from '../../modes/bgp/index.js';
 import { createBackend } from '../../modes/index.js';
 import { ConfigError } from '../config/errors.js';
 import { netConfFromRegistry, type DaemonConfig } from '../config/daemon-config.js';
@@ -12,6 +13,7 @@ import type { Logger } from '../log.js';
 import { selectUnderlay } from '../net/iface.js';
 import { Netlink } from '../netlink/index.js';
 import { EtcdRegistry, readEtcdNetworkConfig } from '../registry/etcd.js';
+import type { OwnBgpAnnotations } from '../registry/kube.js';
 import type { NodeRegistry } from '../registry/types.js';
 import { Daemon } from './daemon.js';
 import { applyMasq } from './masq.js';
@@ -53,12 +55,19 @@ export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, lo
   // The Kubernetes client is imported only when it is used: loading it costs ~0.5 s of start-up
   // (over 1 s on a busy machine) and ~35 MB of RSS that an etcd-backed daemon would carry for
   // nothing (weft bench scale).
-  const registry: NodeRegistry =
-    config.registry === 'etcd'
-      ? new EtcdRegistry({ endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, network, subnetFile: config.subnetFile, logger: registryLogger, metrics: metrics.registry })
-      : new (await import('../registry/kube.js')).KubeRegistry({ nodeName: config.nodeName, network, ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), annotationPrefix: config.kubeAnnotationPrefix, logger: registryLogger, metrics: metrics.registry });
+  let bgpNode: NodeBgpSettings | undefined;
+  let registry: NodeRegistry;
+  if (config.registry === 'etcd') {
+    registry = new EtcdRegistry({ endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, network, subnetFile: config.subnetFile, logger: registryLogger, metrics: metrics.registry });
+  } else {
+    const kube = new (await import('../registry/kube.js')).KubeRegistry({ nodeName: config.nodeName, network, ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), annotationPrefix: config.kubeAnnotationPrefix, logger: registryLogger, metrics: metrics.registry });
+    registry = kube;
+    // Flags win over the node's annotations; without flags, a BGP node reads its own.
+    if (netConf.backend.type === 'bgp' && config.bgpNode === undefined) bgpNode = settingsFromAnnotations(await kube.ownBgpAnnotations());
+  }
+  if (config.bgpNode !== undefined) bgpNode = { ...config.bgpNode, allowInlinePassword: true };
   const netlink = Netlink.open();
-  const backend = createBackend(netConf, { netlink, logger: logger.child({ component: netConf.backend.type }) });
+  const backend = createBackend(netConf, { netlink, logger: logger.child({ component: netConf.backend.type }), ...(bgpNode ? { bgpNode } : {}) });
   let publicIPs: { publicIP: string; publicIPv6?: string } | undefined;
   return new Daemon({
     nodeName: config.nodeName,
@@ -101,6 +110,25 @@ export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, lo
     metrics,
     logger,
   });
+}
+
+/** Longest per-node BGP annotation taken (Kubernetes allows 256 KiB for all of a Node's). */
+const MAX_BGP_ANNOTATION = 64 * 1024;
+
+function settingsFromAnnotations(found: OwnBgpAnnotations): NodeBgpSettings | undefined {
+  const origins = { asn: `annotation ${found.names.asn}`, peers: `annotation ${found.names.peers}`, routeReflector: `annotation ${found.names.routeReflector}` };
+  for (const key of ['asn', 'peers', 'routeReflector'] as const) {
+    const value = found[key];
+    if (value !== undefined && value.length > MAX_BGP_ANNOTATION) throw new ConfigError(origins[key], undefined, `at most ${MAX_BGP_ANNOTATION} characters`, { problem: `${value.length} characters` });
+  }
+  if (found.asn === undefined && found.peers === undefined && found.routeReflector === undefined) return undefined;
+  return {
+    ...(found.asn !== undefined ? { asn: found.asn } : {}),
+    ...(found.peers !== undefined ? { peers: found.peers } : {}),
+    ...(found.routeReflector !== undefined ? { routeReflector: found.routeReflector } : {}),
+    origins,
+    allowInlinePassword: false,
+  };
 }
 
 /** Reads a file for resolveDaemonConfig. */

@@ -107,7 +107,19 @@ export function annotationNames(prefix: string) {
     publicIPOverwrite: `${prefix}public-ip-overwrite`,
     publicIPv6Overwrite: `${prefix}public-ipv6-overwrite`,
     managed: `${prefix}kube-subnet-manager`,
+    // Per-node BGP settings an operator sets (racks with their own ToR); weft only reads them.
+    bgpAsn: `${prefix}bgp-asn`,
+    bgpPeers: `${prefix}bgp-peers`,
+    bgpRouteReflector: `${prefix}bgp-route-reflector`,
   };
+}
+
+/** The per-node BGP settings found on this node's annotations (raw text), with their names. */
+export interface OwnBgpAnnotations {
+  asn?: string;
+  peers?: string;
+  routeReflector?: string;
+  names: { asn: string; peers: string; routeReflector: string };
 }
 type AnnotationNames = ReturnType<typeof annotationNames>;
 
@@ -298,6 +310,31 @@ export class KubeRegistry implements NodeRegistry {
     // The local lease takes part in validation (overlaps-local): re-evaluate what we have.
     if (this.synced) this.queueRecompute();
     return this.lease;
+  }
+
+  /**
+   * This node's per-node BGP annotations, read once at start (a change needs a restart, as for
+   * net-conf.json). Unreachable API: retried with backoff up to `attempts` times.
+   */
+  async ownBgpAnnotations(attempts = 10): Promise<OwnBgpAnnotations> {
+    const name = this.options.nodeName;
+    const names = { asn: this.names.bgpAsn, peers: this.names.bgpPeers, routeReflector: this.names.bgpRouteReflector };
+    for (let attempt = 1; ; attempt++) {
+      this.assertOpen();
+      try {
+        const node: NodeLike = await this.api.readNode({ name });
+        const a = node.metadata?.annotations ?? {};
+        const found: OwnBgpAnnotations = { names };
+        if (a[names.asn] !== undefined) found.asn = a[names.asn];
+        if (a[names.peers] !== undefined) found.peers = a[names.peers];
+        if (a[names.routeReflector] !== undefined) found.routeReflector = a[names.routeReflector];
+        return found;
+      } catch (error) {
+        if (httpStatusOf(error) === 404) throw new KubeRegistryError('node-not-found', name, `Node "${name}" does not exist`, { cause: error });
+        if (attempt >= attempts) throw new KubeRegistryError('api', name, `reading Node "${name}" for its BGP annotations: ${errorMessage(error)}`, { cause: error });
+        await sleep(this.retry.next(), this.stop.signal);
+      }
+    }
   }
 
   private async waitForPodCidr(name: string): Promise<NodeLike> {

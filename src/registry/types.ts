@@ -14,6 +14,8 @@ export interface VxlanBackendData {
 }
 export interface BgpBackendData {
   ASN: number;
+  /** The node reflects routes for the others (RFC 4456) with this cluster ID (dotted quad). */
+  RouteReflector?: string;
 }
 export type BackendData = VxlanBackendData | BgpBackendData;
 

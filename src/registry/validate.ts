@@ -68,6 +68,7 @@ const vxlanDataSchema = z.object({
 // 0 is reserved (RFC 7607); 4294967295 is the top of the 4-octet space.
 const bgpDataSchema = z.object({
   ASN: z.number().int().min(1).max(4294967295),
+  RouteReflector: z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'a cluster ID in dotted-quad form').optional(),
 });
 
 /** A prefix as a range of integers, for containment and overlap checks. */
@@ -190,7 +191,7 @@ function checkBackendData(type: BackendType, value: unknown, what: string): Back
   }
   const parsed = bgpDataSchema.safeParse(data);
   if (!parsed.success) throw new EntryRejected('unparsable', `${what} is not BGP data {ASN}: ${zodSummary(parsed.error)}`);
-  return { ASN: parsed.data.ASN };
+  return { ASN: parsed.data.ASN, ...(parsed.data.RouteReflector !== undefined ? { RouteReflector: parsed.data.RouteReflector } : {}) };
 }
 
 function zodSummary(error: z.ZodError): string {
@@ -346,5 +347,5 @@ function nodeKey(n: RemoteNode): string {
 }
 
 function dataKey(d: BackendData): unknown[] {
-  return 'ASN' in d ? ['bgp', d.ASN] : ['vxlan', d.VNI, d.VtepMAC];
+  return 'ASN' in d ? ['bgp', d.ASN, d.RouteReflector ?? null] : ['vxlan', d.VNI, d.VtepMAC];
 }

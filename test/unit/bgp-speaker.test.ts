@@ -347,3 +347,59 @@ describe('Speaker graceful restart (RFC 4724)', () => {
     expect(session(E2.address).spec.gracefulRestart).toBeUndefined();
   });
 });
+
+describe('Speaker import filter (policy whose inputs change while sessions run)', () => {
+  let allowed: Set<string>;
+  beforeEach(() => {
+    allowed = new Set(['203.0.113.0/24']);
+    make({ importFilter: (_peer, _afi, key) => allowed.has(formatPrefix(key)) });
+  });
+
+  it('judges every path, so a refused better path never hides an accepted one', () => {
+    // E2's path is shorter (better), but the filter refuses E2: E1's must stay the best.
+    const onlyFromE1 = (peer: string): boolean => peer === E1.address;
+    make({ importFilter: (peer, _afi, key) => onlyFromE1(peer) && allowed.has(formatPrefix(key)) });
+    speaker.setPeers([E1, E2]);
+    session(E1.address).establish();
+    session(E2.address).establish();
+    session(E1.address).announce(['203.0.113.0/24'], { asPath: [{ type: 'sequence', asns: [65001, 65009] }] });
+    session(E2.address).announce(['203.0.113.0/24']);
+    const [, best, multipath] = [...speaker.locRib.ipv4.entries()][0]!;
+    expect(best.source.id).toBe(E1.address);
+    expect(multipath.map((p) => p.source.id)).toEqual([E1.address]);
+    expect(speaker.status().find((s) => s.address === E2.address)!.prefixes.ipv4).toMatchObject({ received: 1, accepted: 0 });
+  });
+
+  it('re-imports what peers sent when the filter\'s inputs change, without a route refresh', () => {
+    speaker.setPeers([E1]);
+    session(E1.address).establish();
+    session(E1.address).announce(['203.0.113.0/24', '198.51.100.0/24']);
+    expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['203.0.113.0/24']);
+    allowed = new Set(['198.51.100.0/24']);
+    speaker.reimport();
+    expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['198.51.100.0/24']);
+    expect(session(E1.address).refreshRequests).toEqual([]);
+    // A withdrawn route is forgotten: a later re-import cannot bring it back.
+    session(E1.address).withdraw(['198.51.100.0/24']);
+    allowed = new Set(['198.51.100.0/24', '203.0.113.0/24']);
+    speaker.reimport();
+    expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['203.0.113.0/24']);
+  });
+
+  it('counts max-prefix over what the peer sent, refused routes included (they are kept for re-import)', () => {
+    speaker.setPeers([{ ...E1, policy: { maxPrefix: { limit: 2 } } }]);
+    session(E1.address).establish();
+    session(E1.address).announce(['198.18.0.0/24', '198.18.1.0/24', '198.18.2.0/24']);
+    expect(session(E1.address).resets).toEqual([{ code: 6, subcode: 1, data: [0, 1, 1, 0, 0, 0, 2] }]);
+  });
+
+  it('does not keep a treat-as-withdraw route for a later re-import (RFC 7606)', () => {
+    speaker.setPeers([E1]);
+    session(E1.address).establish();
+    session(E1.address).announce(['203.0.113.0/24']);
+    session(E1.address).emit('update', { afi: 'ipv4', withdraw: [], announce: [prefixKey('203.0.113.0/24')], attrs: { origin: 0, asPath: [], nextHop: E1.address }, treatAsWithdraw: true });
+    speaker.reimport();
+    expect(speaker.locRib.ipv4.size).toBe(0);
+    expect(speaker.adjRibIn(E1.address, 'ipv4', 'received')!.size).toBe(0);
+  });
+});

@@ -156,7 +156,10 @@ export class AdjRibIn {
     if (this.stale) for (const p of this.stale.values()) this.unref(p);
     this.fresh = new PrefixMap();
     this.stale = undefined;
-    this.received?.clear();
+    if (this.received) {
+      for (const a of this.received.values()) this.table.release(a);
+      this.received.clear();
+    }
     return keys;
   }
 }

@@ -28,6 +28,8 @@ export function sessionConfigFor(spec: SessionSpec): SessionConfig {
   if (p.holdTime !== undefined) c.holdTime = p.holdTime;
   if (p.password !== undefined) c.password = p.password;
   if (p.ttlSecurity !== undefined) c.ttlSecurity = p.ttlSecurity;
+  if (p.multihop !== undefined) c.multihop = p.multihop;
+  if (p.keepaliveTime !== undefined) c.keepaliveTime = p.keepaliveTime;
   if (p.localAddress !== undefined) c.localAddress = p.localAddress;
   if (p.families !== undefined) c.families = p.families;
   if (p.connectRetryTime !== undefined) c.connectRetryTime = p.connectRetryTime;
