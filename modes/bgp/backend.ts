@@ -26,11 +26,14 @@
 // Cease: peers see the TCP connection drop when the process exits, as after a crash, and keep our
 // routes as stale for the restart time (RFC 4724) instead of withdrawing them.
 import type { Attributes } from '../../src/bgp/rib/attributes.js';
+import { applyBfdGtsm } from '../../src/bfd/gtsm-nft.js';
+import { BfdManager, type BfdPeerStatus } from '../../src/bfd/index.js';
 import { PrefixList } from '../../src/bgp/rib/prefix-list.js';
 import { formatPrefix, type Afi, type PrefixKey } from '../../src/bgp/rib/prefix.js';
 import { SessionAdapter } from '../../src/bgp/rib/session-adapter.js';
 import { Speaker } from '../../src/bgp/speaker.js';
 import { BgpListener } from '../../src/bgp/transport/listener.js';
+import { CEASE_BFD_DOWN } from '../../src/bgp/wire/errors.js';
 import { rootLogger, type Logger } from '../../src/log.js';
 import { isNetlinkError, Netlink, RTPROT_WEFT, type RouteInfo } from '../../src/netlink/index.js';
 import type { Lease, RemoteNode } from '../../src/registry/types.js';
@@ -74,6 +77,8 @@ export class BgpBackend implements Backend {
   /** Why a registered podCIDR was last refused, for the node report. */
   private readonly refusals = new Map<string, string>();
   private clusterId: string | undefined;
+  /** BFD sessions with the peers that asked for it (RFC 5880/5881), if any does. */
+  private bfd: BfdManager | undefined;
   /** Restarting: keep unlearned routes until every peer's End-of-RIB or this deadline. */
   private holdRemovalsUntil = 0;
   private readonly endOfRibFrom = new Set<string>();
@@ -124,6 +129,7 @@ export class BgpBackend implements Backend {
       this.endOfRibFrom.add(peer);
       this.scheduleSync();
     });
+    if (this.options.peers.some((p) => p.bfd)) this.startBfd();
     this.log.info({ routerId, asn, listen: `${local.publicIP}:${listenPort}`, routeReflector: this.clusterId, restarting, keptRoutes: leftover.length }, 'bgp started');
     return { backendType: 'bgp', backendData: { ASN: asn, ...(this.clusterId !== undefined ? { RouteReflector: this.clusterId } : {}) }, mtu: local.underlay.mtu };
   }
@@ -149,6 +155,7 @@ export class BgpBackend implements Backend {
     const desired = desiredPeers(this.options, remotes, local);
     this.updateFacts(remotes, desired.nodePeers);
     this.speaker.setPeers(desired.peers);
+    this.bfd?.setPeers(this.options.peers.filter((p) => p.bfd).map((p) => ({ peer: p.address, local: this.local!.publicIP })));
     const result = await this.sync();
     const report: ReconcileReport = { nodes: remotes.map((n) => this.nodeReport(n, result)), added: result.added, changed: result.changed, removed: result.removed, errors: result.errors, durationMs: 0 };
     report.durationMs = performance.now() - started;
@@ -160,6 +167,9 @@ export class BgpBackend implements Backend {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // BFD's AdminDown tells peers we left on purpose; RFC 5882 §3.2: that must not take their
+    // BGP sessions (and our routes) down, so graceful restart still holds.
+    await this.bfd?.stop();
     await this.running;
     if (this.ownsNetlink) this.nl.close();
     this.log.info('bgp stopped; sessions end with the process (no Cease), kernel routes left in place');
@@ -174,7 +184,9 @@ export class BgpBackend implements Backend {
   details(): BackendDetails {
     const routerId = this.options.routerId ?? this.local?.publicIP ?? '';
     const external = new Set(this.options.peers.map((p) => p.address));
+    const bfd = new Map(this.bfdStatus().map((b) => [b.peer, b]));
     const peers = this.status().map((p) => {
+      const b = bfd.get(p.address);
       const { ipv4, ipv6 } = p.prefixes;
       return {
         address: p.address,
@@ -187,9 +199,35 @@ export class BgpBackend implements Backend {
         prefixesAccepted: ipv4.accepted + ipv6.accepted,
         prefixesAdvertised: ipv4.advertised + ipv6.advertised,
         ...(p.lastDown !== undefined ? { lastError: p.lastDown } : {}),
+        ...(b !== undefined ? { bfd: { state: b.state, diagnostic: b.diagnostic } } : {}),
       };
     });
     return { bgp: { asn: this.options.asn, routerId, ...(this.clusterId !== undefined ? { routeReflector: this.clusterId } : {}), peers } };
+  }
+
+  /**
+   * BFD down (detection time expired, or the peer's path went down) resets the BGP session at once,
+   * without graceful restart: the path is dead, so routes through it must go now (RFC 5882 §4.3),
+   * not in hold-time seconds. A peer's AdminDown (it is shutting BFD off) is not a failure.
+   */
+  private startBfd(): void {
+    const log = this.log.child({ component: 'bfd' });
+    this.bfd = new BfdManager({ log: (level, fields, msg) => log[level](fields, msg) });
+    // The socket cannot check the received TTL (src/bfd/transport.ts): nftables does.
+    applyBfdGtsm().then(
+      () => log.info('BFD TTL check (GTSM, RFC 5881 §5) installed: nftables table inet weft-bfd'),
+      (err: unknown) => log.warn({ err: (err as Error).message }, 'BFD TTL check not installed: BFD packets from beyond one hop are not filtered'),
+    );
+    this.bfd.on('state', (peer, state, previous, diagnostic) => {
+      this.log.info({ peer, state, previous, diagnostic }, 'BFD state');
+      if (previous === 'Up' && state === 'Down') this.speaker?.resetPeer(peer, CEASE_BFD_DOWN, `BFD down: ${diagnostic}`);
+      for (const l of this.changeListeners) l();
+    });
+  }
+
+  /** BFD sessions for /status (empty without BFD peers). */
+  bfdStatus(): BfdPeerStatus[] {
+    return this.bfd?.status() ?? [];
   }
 
   /** The speaker's import filter: the registry-driven policy on every received path. */

@@ -395,6 +395,19 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return filter === undefined || filter(peer.config.address, afi, key, received);
   }
 
+  /**
+   * Tear a peer's session down now, without graceful restart for its routes: a failure detector
+   * (BFD) says the path is dead, so the routes through it must go, not be kept as stale. The
+   * session reconnects by itself, as after any error.
+   */
+  resetPeer(address: string, subcode: number, why: string): void {
+    const peer = this.peers.get(address);
+    if (!peer?.established) return;
+    this.log('warn', { peer: address, why }, 'resetting session');
+    peer.resetByUs = true;
+    peer.session.reset(CEASE, subcode, new Uint8Array());
+  }
+
   /** Ask a peer to re-send its routes for a family (RFC 2918). */
   requestRouteRefresh(address: string, afi: Afi): void {
     const peer = this.peers.get(address);

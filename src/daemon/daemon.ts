@@ -19,6 +19,14 @@ export interface DaemonParts {
   backend: Backend;
   /** Finds the underlay interface (and its address) this node's traffic leaves by. */
   selectUnderlay(): Promise<Underlay>;
+  /**
+   * Whether `address` is still configured on this node, asked on every resync (omitted when the
+   * public IP was given by flag: it need not be local). A node re-addressed under a running daemon
+   * would otherwise go on publishing, and tunnelling from, an address it no longer has.
+   */
+  hasLocalAddress?: (address: string) => Promise<boolean>;
+  /** The daemon cannot go on as it is (its public IP went away): `weft daemon` exits so that its supervisor restarts it. */
+  onFatal?: (reason: string) => void;
   /** Overrides the published IPs (default: the underlay's addresses). */
   publicIP?: string;
   publicIPv6?: string;
@@ -71,6 +79,8 @@ export class Daemon {
   /** Peers that have per-peer BGP metric label sets, so those of removed peers are dropped. */
   private bgpMetricPeers = new Set<string>();
   private boundHealth: HttpEndpoint | undefined;
+  /** Why the daemon cannot go on (reported once through onFatal), if it cannot. */
+  private fatal: string | undefined;
 
   constructor(private readonly parts: DaemonParts) {
     this.scheduler = new ReconcileScheduler({ resyncMs: parts.resyncMs, logger: parts.logger, run: (trigger) => this.reconcile(trigger) });
@@ -141,6 +151,7 @@ export class Daemon {
   }
 
   notReadyReason(): string | undefined {
+    if (this.fatal !== undefined) return this.fatal;
     if (this.phase !== 'running') return `daemon ${this.phase}`;
     if (!this.cniWritten) return 'CNI files not written';
     if (!this.snapshotSeen) return 'no registry snapshot yet';
@@ -179,7 +190,7 @@ export class Daemon {
   private updateBgpMetrics(): void {
     const bgp = this.parts.backend.details?.().bgp;
     if (!bgp && this.bgpMetricPeers.size === 0) return;
-    const { bgpPeerUp, bgpPeerPrefixes } = this.parts.metrics;
+    const { bgpPeerUp, bgpPeerPrefixes, bgpBfdUp } = this.parts.metrics;
     const now = new Set<string>();
     for (const p of bgp?.peers ?? []) {
       now.add(p.address);
@@ -187,13 +198,32 @@ export class Daemon {
       bgpPeerPrefixes.set({ peer: p.address, kind: 'received' }, p.prefixesReceived);
       bgpPeerPrefixes.set({ peer: p.address, kind: 'accepted' }, p.prefixesAccepted);
       bgpPeerPrefixes.set({ peer: p.address, kind: 'advertised' }, p.prefixesAdvertised);
+      if (p.bfd) bgpBfdUp.set({ peer: p.address }, p.bfd.state === 'Up' ? 1 : 0);
+      else bgpBfdUp.remove({ peer: p.address });
     }
     for (const peer of this.bgpMetricPeers) {
       if (now.has(peer)) continue;
       bgpPeerUp.remove({ peer });
+      bgpBfdUp.remove({ peer });
       for (const kind of ['received', 'accepted', 'advertised']) bgpPeerPrefixes.remove({ peer, kind });
     }
     this.bgpMetricPeers = now;
+  }
+
+  /**
+   * Whether our public IP has left this node (checked on resync). Re-registering in place would
+   * mean restarting the backend on a new address (a new VXLAN local, new BGP sessions); a restart
+   * of the process does exactly that and keeps the datapath meanwhile, so we ask for one.
+   */
+  private async publicIpGone(): Promise<boolean> {
+    const { hasLocalAddress, onFatal, logger } = this.parts;
+    const ip = this.local?.publicIP;
+    if (this.fatal !== undefined) return true;
+    if (!hasLocalAddress || ip === undefined || (await hasLocalAddress(ip))) return false;
+    this.fatal = `public IP ${ip} is no longer configured on this node`;
+    logger.error({ publicIP: ip }, 'public IP gone from this node; stopping so that weft restarts with its new address (datapath left in place)');
+    onFatal?.(this.fatal);
+    return true;
   }
 
   private onSnapshot(snapshot: Snapshot): void {
@@ -210,6 +240,7 @@ export class Daemon {
     // Until the first snapshot the desired set is unknown, not empty: reconciling now would
     // delete every remote node's entries left by a previous run and drop pod traffic.
     if (!this.snapshotSeen) return;
+    if (trigger === 'resync' && (await this.publicIpGone())) return;
     const { metrics, logger } = this.parts;
     const end = metrics.reconcileDuration.startTimer();
     let report: ReconcileReport;

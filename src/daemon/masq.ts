@@ -106,7 +106,7 @@ export function renderMasqScript(networks: MasqNetworks, options: NftOptions = {
   ].join('\n');
 }
 
-function runNft(args: string[], options: NftOptions, stdin?: string): Promise<string> {
+export function runNft(args: string[], options: NftOptions, stdin?: string): Promise<string> {
   const nft = options.nft ?? 'nft';
   const [file, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, nft, ...args]] : [nft, args];
   return new Promise((resolve, reject) => {

@@ -18,7 +18,8 @@ export class DaemonMetrics {
   readonly kernelEntriesChanged = new Counter({ name: 'weft_kernel_entries_changed_total', help: 'Kernel entries written by reconciles, by kind of change.', labelNames: ['change'], registers: [this.registry] });
   readonly snapshots = new Counter({ name: 'weft_registry_snapshots_total', help: 'Registry snapshots received.', registers: [this.registry] });
   readonly bgpPeerUp = new Gauge({ name: 'weft_bgp_peer_up', help: 'BGP backend: 1 when the session with the peer is Established, else 0.', labelNames: ['peer'], registers: [this.registry] });
-  readonly bgpPeerPrefixes = new Gauge({ name: 'weft_bgp_peer_prefixes', help: 'BGP backend: IPv4 prefixes per peer, by kind (received, accepted, advertised).', labelNames: ['peer', 'kind'], registers: [this.registry] });
+  readonly bgpBfdUp = new Gauge({ name: 'weft_bgp_peer_bfd_up', help: 'BGP backend: 1 when the BFD session with the peer is Up, else 0 (peers with BFD only).', labelNames: ['peer'], registers: [this.registry] });
+  readonly bgpPeerPrefixes = new Gauge({ name: 'weft_bgp_peer_prefixes', help: 'BGP backend: prefixes per peer (both families), by kind (received, accepted, advertised).', labelNames: ['peer', 'kind'], registers: [this.registry] });
   readonly ready = new Gauge({ name: 'weft_ready', help: '1 when every known remote node is programmed and the CNI files are written.', registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -38,14 +38,14 @@ export function formatStatus(status: DaemonStatus): string {
   lines.push('', `remote nodes: ${programmed} of ${nodes.length} programmed`);
   if (nodes.length > 0) lines.push(table(['node', 'subnet', 'public IP', 'state', 'reason'], nodes.map((n) => [n.name, n.subnet, n.publicIP, n.state, n.reason ?? ''])));
   if (status.bgp) {
-    const { asn, routerId, peers } = status.bgp;
+    const { asn, routerId, peers, routeReflector } = status.bgp;
     const up = peers.filter((p) => p.state === 'Established').length;
-    lines.push('', `bgp: AS ${asn}, router ID ${routerId}, ${up} of ${peers.length} peers established`);
+    lines.push('', `bgp: AS ${asn}, router ID ${routerId}${routeReflector !== undefined ? `, route reflector (cluster ID ${routeReflector})` : ''}, ${up} of ${peers.length} peers established`);
     if (peers.length > 0) {
       lines.push(
         table(
-          ['peer', 'ASN', 'state', 'uptime', 'received', 'accepted', 'advertised', 'last error'],
-          peers.map((p) => [p.address, String(p.asn), p.state, p.uptimeSeconds !== undefined ? formatUptime(p.uptimeSeconds) : '-', String(p.prefixesReceived), String(p.prefixesAccepted), String(p.prefixesAdvertised), p.lastError ?? '']),
+          ['peer', 'ASN', 'state', 'uptime', 'received', 'accepted', 'advertised', 'BFD', 'last error'],
+          peers.map((p) => [p.address, String(p.asn), p.state, p.uptimeSeconds !== undefined ? formatUptime(p.uptimeSeconds) : '-', String(p.prefixesReceived), String(p.prefixesAccepted), String(p.prefixesAdvertised), p.bfd?.state ?? '-', p.lastError ?? '']),
         ),
       );
     }

@@ -282,6 +282,17 @@ describe('Speaker graceful restart (RFC 4724)', () => {
   });
   afterEach(() => vi.useRealTimers());
 
+  it('drops a peer\'s routes at once, not as stale, when a failure detector resets it (BFD down, RFC 9384 Cease 10)', () => {
+    speaker.setPeers([E1]);
+    const s = session(E1.address);
+    s.establish();
+    s.announce(['203.0.113.0/24']);
+    speaker.resetPeer(E1.address, 10, 'BFD down');
+    expect(s.resets).toEqual([{ code: 6, subcode: 10, data: [] }]);
+    expect(speaker.locRib.ipv4.size).toBe(0);
+    expect(speaker.status()[0]!.prefixes.ipv4.stale).toBe(0);
+  });
+
   it('keeps a restarting peer\'s routes stale, refreshes them and drops the rest at End-of-RIB', () => {
     speaker.setPeers([E1]);
     const s = session(E1.address);

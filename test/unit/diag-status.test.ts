@@ -36,7 +36,7 @@ describe('formatStatus', () => {
         routerId: '192.0.2.11',
         peers: [
           { address: '192.0.2.12', asn: 64512, state: 'Established', uptimeSeconds: 725, prefixesReceived: 1, prefixesAccepted: 1, prefixesAdvertised: 1 },
-          { address: '192.0.2.13', asn: 64513, state: 'Active', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, lastError: 'Hold Timer Expired (sent)' },
+          { address: '192.0.2.13', asn: 64513, state: 'Active', prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0, lastError: 'Hold Timer Expired (sent)', bfd: { state: 'Down', diagnostic: 'Control Detection Time Expired' } },
         ],
       },
     };
@@ -44,9 +44,9 @@ describe('formatStatus', () => {
     expect(lines).toContain('bgp: AS 64512, router ID 192.0.2.11, 1 of 2 peers established');
     const header = lines.findIndex((l) => l.startsWith('peer '));
     expect(header).toBeGreaterThan(0);
-    expect(lines[header]!.split(/\s{2,}/)).toEqual(['peer', 'ASN', 'state', 'uptime', 'received', 'accepted', 'advertised', 'last error']);
-    expect(lines[header + 2]!.split(/\s+/)).toEqual(['192.0.2.12', '64512', 'Established', '12m05s', '1', '1', '1']);
-    expect(lines[header + 3]!.split(/\s{2,}/)).toEqual(['192.0.2.13', '64513', 'Active', '-', '0', '0', '0', 'Hold Timer Expired (sent)']);
+    expect(lines[header]!.split(/\s{2,}/)).toEqual(['peer', 'ASN', 'state', 'uptime', 'received', 'accepted', 'advertised', 'BFD', 'last error']);
+    expect(lines[header + 2]!.split(/\s+/)).toEqual(['192.0.2.12', '64512', 'Established', '12m05s', '1', '1', '1', '-']);
+    expect(lines[header + 3]!.split(/\s{2,}/)).toEqual(['192.0.2.13', '64513', 'Active', '-', '0', '0', '0', 'Down', 'Hold Timer Expired (sent)']);
   });
 
   it('prints the BGP summary line and no table when there are no peers', () => {

@@ -58,6 +58,8 @@ export const CEASE_OTHER_CONFIGURATION_CHANGE = 6;
 export const CEASE_CONNECTION_COLLISION_RESOLUTION = 7;
 export const CEASE_OUT_OF_RESOURCES = 8;
 export const CEASE_HARD_RESET = 9;
+/** RFC 9384: the session's BFD session went down. */
+export const CEASE_BFD_DOWN = 10;
 
 // ROUTE-REFRESH Message Error subcodes (RFC 7313)
 export const ROUTE_REFRESH_INVALID_MESSAGE_LENGTH = 1;
