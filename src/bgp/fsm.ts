@@ -32,6 +32,7 @@ import {
   validateOpen,
   type BgpError,
   type BgpMessage,
+  notificationName,
   type NotificationMessage,
   type OpenMessage,
   type RouteRefreshMessage,
@@ -99,6 +100,12 @@ export interface FsmConfig {
   idleHoldResetTime: number;
   /** Our OPEN (capabilities are the session's business). */
   localOpen: OpenMessage;
+  /**
+   * External peers: their AS_PATH must start with their own AS (RFC 4271 §6.3), else the route is
+   * treat-as-withdraw (RFC 7606 §7.2). Default true: an eBGP peer that does not prepend could
+   * otherwise tie with an iBGP path and win on "eBGP over iBGP". False only for a route server.
+   */
+  enforceFirstAs?: boolean;
 }
 
 export interface FsmLogger {
@@ -389,6 +396,7 @@ export class Fsm extends EventEmitter<FsmEvents> {
   private acceptOpen(open: OpenMessage, reason: TransitionReason): Transition {
     const conn = this.conn!;
     const n = negotiate(this.config.localOpen, open, this.config.keepaliveTime, { localAddress: conn.localAddress, remoteAddress: conn.remoteAddress });
+    if (n.codec.peer?.external === true && this.config.enforceFirstAs !== false) n.codec = { ...n.codec, peer: { ...n.codec.peer, enforceFirstAs: open.myAs } };
     this.negotiatedValue = n;
     conn.setOptions(n.codec);
     this.send(conn, { type: 'keepalive' });
@@ -403,7 +411,7 @@ export class Fsm extends EventEmitter<FsmEvents> {
     this.conn?.close();
     this.conn = undefined;
     const text = m.shutdownMessage !== undefined ? ` "${m.shutdownMessage}"` : '';
-    return { next: BgpState.Idle, reason: TransitionReason.NotificationReceived, detail: `${m.code}/${m.subcode}${text}` };
+    return { next: BgpState.Idle, reason: TransitionReason.NotificationReceived, detail: `${notificationName(m.code, m.subcode)}${text}` };
   }
 
   private decodeFailed(e: BgpError): Transition {
@@ -422,7 +430,7 @@ export class Fsm extends EventEmitter<FsmEvents> {
       if (this.candidate !== undefined) this.notifyAndClose(this.candidate, ev.notification);
       this.candidate = undefined;
       this.conn = undefined;
-      return { next: BgpState.Idle, reason: ev.reason, detail: ev.restart ? `${ev.notification.code}/${ev.notification.subcode}` : ev.notification.shutdownMessage };
+      return { next: BgpState.Idle, reason: ev.reason, detail: ev.restart ? `${notificationName(ev.notification.code, ev.notification.subcode)} sent` : ev.notification.shutdownMessage };
     }
     return undefined;
   }

@@ -93,6 +93,26 @@ const CODE_NAMES: Record<number, string> = {
   7: 'ROUTE-REFRESH Message Error',
 };
 
+/** Cease subcodes (RFC 4486, RFC 8538, RFC 9384), for people reading a peer's last error. */
+const CEASE_NAMES: Record<number, string> = {
+  1: 'Maximum Number of Prefixes Reached',
+  2: 'Administrative Shutdown',
+  3: 'Peer De-configured',
+  4: 'Administrative Reset',
+  5: 'Connection Rejected',
+  6: 'Other Configuration Change',
+  7: 'Connection Collision Resolution',
+  8: 'Out of Resources',
+  9: 'Hard Reset',
+  10: 'BFD Down',
+};
+
+/** "Cease / BFD Down (6/10)", "UPDATE Message Error (3/1)": a NOTIFICATION as an operator reads it. */
+export function notificationName(code: number, subcode: number): string {
+  const sub = code === ERR_CEASE ? CEASE_NAMES[subcode] : undefined;
+  return `${CODE_NAMES[code] ?? `error ${code}`}${sub !== undefined ? ` / ${sub}` : ''} (${code}/${subcode})`;
+}
+
 /**
  * An error to be sent as a NOTIFICATION (code, subcode, data), or recorded as a lesser RFC 7606
  * action. Thrown by decode for anything that resets the session.
