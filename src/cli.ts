@@ -92,8 +92,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--pods-per-node <n>', 'pods per node').default(2).argParser(parsePositiveInt))
     .addOption(new Option('--underlay-mtu <bytes>', 'MTU of the underlay segment').default(1500).argParser(parsePositiveInt))
     .option('--ipv6', 'dual stack: IPv6 underlay and pod addresses too', false)
-    .addOption(new Option('--tor <router>', 'a top-of-rack router peering with every node (BGP)').choices(['none', 'bird', 'frr']).default('none'))
-    .action(async (opts: { id: string; backend: 'vxlan' | 'bgp'; nodes: number; podsPerNode: number; underlayMtu: number; ipv6: boolean; tor: 'none' | 'bird' | 'frr' }) => {
+    .addOption(new Option('--tor <router>', 'a top-of-rack router peering with every node (BGP): bird = iBGP route reflector, frr = eBGP ToR with TCP-MD5').choices(['none', 'bird', 'frr']).default('none'))
+    .addOption(new Option('--tors <n>', 'with --tor=frr: 2 = two ToRs, every node peering with both (ECMP)').default(1).argParser(parsePositiveInt))
+    .action(async (opts: { id: string; backend: 'vxlan' | 'bgp'; nodes: number; podsPerNode: number; underlayMtu: number; ipv6: boolean; tor: 'none' | 'bird' | 'frr'; tors: number }) => {
       const { labUp } = await import('./lab/commands.js');
       await labUp(opts);
     });
@@ -111,7 +112,7 @@ export function buildProgram(): Command {
     .command('exec')
     .description('run a command in a node or pod namespace: weft lab exec node1 -- ip route')
     .addOption(idOption())
-    .argument('<target>', 'node (node1…), pod (node1-pod1…) or underlay')
+    .argument('<target>', 'node (node1…), pod (node1-pod1…), FRR ToR (tor1…) or underlay')
     .argument('[command...]', 'the command and its arguments (after --)')
     .action(async (target: string, command: string[], opts: { id: string }) => (await import('./lab/commands.js')).labExec(opts.id, target, command));
   lab

@@ -1,7 +1,7 @@
 // VxlanDevice: makes sure the one VXLAN device of an address family (flannel.<VNI> or
 // flannel-v6.<VNI>) exists with exactly the attributes we want, is up, and carries this node's
-// VTEP address. Called on start and on every reconcile, so a deleted or tampered device is
-// repaired within one resync period.
+// VTEP address. Called on start and on every reconcile, so a deleted or tampered device (MTU,
+// down, MAC) is repaired within one resync period.
 //
 // Why recreate rather than fix: the kernel refuses to change VNI, port, local address, underlay,
 // learning or GBP of an existing VXLAN device (IFLA_VXLAN_* are create-only), so a device that
@@ -73,15 +73,19 @@ export class VxlanDevice {
       this.nl.forgetIndex(this.spec.name);
       return this.create('recreated', differences);
     }
-    this.mac = found.mac;
+    // The first device we see (at start) gives the MAC we publish; from then on a different MAC
+    // is drift: every other node's FDB and neighbour entries still point at the published one,
+    // so traffic to a device that took another MAC is dropped until it is set back.
+    this.mac ??= found.mac;
     const drift: string[] = [];
     if (found.mtu !== this.spec.mtu) drift.push('mtu');
     if (!found.up) drift.push('down');
+    if (this.mac !== undefined && found.mac !== this.mac) drift.push('mac');
     if (drift.length > 0) {
-      this.log.warn({ device: this.spec.name, drift, mtu: found.mtu, want: this.spec.mtu }, 'device drifted; repairing it');
-      await this.nl.links.set(found.index, { mtu: this.spec.mtu, up: true });
+      this.log.warn({ device: this.spec.name, drift, mtu: found.mtu, want: this.spec.mtu, mac: found.mac, wantMac: this.mac }, 'device drifted; repairing it');
+      await this.nl.links.set(found.index, { mtu: this.spec.mtu, up: true, ...(drift.includes('mac') ? { mac: this.mac } : {}) });
     }
-    return { index: found.index, mac: found.mac ?? '', mtu: this.spec.mtu, action: drift.length > 0 ? 'repaired' : 'unchanged', drift };
+    return { index: found.index, mac: this.mac ?? found.mac ?? '', mtu: this.spec.mtu, action: drift.length > 0 ? 'repaired' : 'unchanged', drift };
   }
 
   /**

@@ -24,6 +24,8 @@ export interface DaemonExtras {
   statusSocket?: string;
   /** --cni-ipam-dir: host-local's reservation directory (one per simulated node in a lab). */
   cniIpamDir?: string;
+  /** Told when the daemon cannot go on (see DaemonParts.onFatal). */
+  onFatal?: (reason: string) => void;
 }
 
 /** net-conf.json from the file the config named, else (etcd) from <prefix>/config. */
@@ -104,6 +106,9 @@ export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, lo
             applyMasq({ network: netConf.network, subnet: lease.subnet, ...(netConf.ipv6Network && lease.ipv6Subnet ? { ipv6Network: netConf.ipv6Network, ipv6Subnet: lease.ipv6Subnet } : {}) }),
         }
       : {}),
+    // A --public-ip need not be local (NAT): only an address we took from an interface is checked.
+    ...(config.publicIP ? {} : { hasLocalAddress: async (address: string) => (await netlink.addresses.list()).some((a) => a.cidr.split('/')[0] === address) }),
+    ...(extras.onFatal ? { onFatal: extras.onFatal } : {}),
     resyncMs: config.resyncMs,
     health: config.healthAddr,
     ...(extras.statusSocket ? { statusSocket: extras.statusSocket } : {}),

@@ -12,6 +12,8 @@ export interface LabUpOptions {
   underlayMtu: number;
   ipv6: boolean;
   tor: 'none' | 'bird' | 'frr';
+  /** With --tor=frr: 1 or 2 ToRs (2: every node has two equal paths). */
+  tors?: number;
 }
 
 const out = (line = ''): void => {
@@ -60,7 +62,9 @@ async function printConnectivity(lab: Lab): Promise<number> {
 
 export async function labUp(options: LabUpOptions): Promise<void> {
   if (options.tor !== 'none' && options.backend !== 'bgp') throw new Error('--tor needs --backend=bgp');
-  if (options.tor === 'frr') throw new Error('--tor=frr is not built yet (issue 8); use --tor=bird or no --tor');
+  const tors = options.tors ?? 1;
+  if (tors !== 1 && tors !== 2) throw new Error('--tors is 1 or 2');
+  if (tors === 2 && options.tor !== 'frr') throw new Error('--tors=2 needs --tor=frr');
   if (options.backend === 'bgp' && options.ipv6) throw new Error('--backend=bgp is IPv4 only so far (issue 8); drop --ipv6');
   if (Lab.load(options.id)) {
     out(`lab "${options.id}" is already up; checking it (tear it down with: ${downHint(options.id)})`);
@@ -71,8 +75,8 @@ export async function labUp(options: LabUpOptions): Promise<void> {
     return;
   }
   const started = Date.now();
-  out(`weft lab "${options.id}": ${options.nodes} nodes × ${options.podsPerNode} pods, backend ${options.backend}${options.tor !== 'none' ? ` behind a ${options.tor} ToR` : ''}, underlay MTU ${options.underlayMtu}${options.ipv6 ? ', dual stack' : ''}`);
-  const lab = await Lab.up({ id: options.id, backend: options.backend, tor: options.tor === 'bird' ? 'bird' : 'none', nodes: options.nodes, podsPerNode: options.podsPerNode, underlayMtu: options.underlayMtu, ipv6: options.ipv6, onProgress: (line) => out(`  ${line}`) });
+  out(`weft lab "${options.id}": ${options.nodes} nodes × ${options.podsPerNode} pods, backend ${options.backend}${options.tor !== 'none' ? ` behind ${tors === 2 ? `two ${options.tor} ToRs` : `a ${options.tor} ToR`}` : ''}, underlay MTU ${options.underlayMtu}${options.ipv6 ? ', dual stack' : ''}`);
+  const lab = await Lab.up({ id: options.id, backend: options.backend, tor: options.tor, tors, nodes: options.nodes, podsPerNode: options.podsPerNode, underlayMtu: options.underlayMtu, ipv6: options.ipv6, onProgress: (line) => out(`  ${line}`) });
   out(`  ✓ up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   out();
   await printStatus(lab);
@@ -87,6 +91,7 @@ export async function labUp(options: LabUpOptions): Promise<void> {
   if (options.backend === 'vxlan') out(`  npx weft lab exec node1 -- bridge fdb show dev flannel.1`);
   else out(`  npx weft lab exec node1 -- ip route show proto 87      routes learned over BGP`);
   if (options.tor === 'bird') out(`  npx weft lab exec underlay -- birdc -s ${lab.birdSocket} show route   the ToR's view`);
+  for (const tor of lab.state.tors ?? []) out(`  npx weft lab exec ${tor.bridgePort === undefined ? 'underlay' : tor.name} -- vtysh --vty_socket ${tor.dir} -c 'show bgp summary'   ${tor.name}'s view`);
   out(`  less ${lab.layout.runDir}/node1/daemon.log`);
   out(`Tear it down: ${downHint(options.id)}`);
   if (failed > 0) process.exitCode = 1;
@@ -123,8 +128,9 @@ export function labExec(id: string, target: string, command: string[]): void {
   const lab = loadOrFail(id);
   const node = lab.state.nodes.find((n) => n.name === target);
   const pod = lab.state.pods.find((p) => p.name === target);
-  const netns = node?.netns ?? pod?.netns ?? (target === 'underlay' ? lab.layout.underlayNetns : undefined);
-  if (!netns) throw new Error(`no node or pod "${target}" in lab "${id}" (nodes: ${lab.state.nodes.map((n) => n.name).join(', ')}; pods: ${lab.state.pods.map((p) => p.name).join(', ')}; or underlay)`);
+  const tor = lab.state.tors?.find((t) => t.name === target);
+  const netns = node?.netns ?? pod?.netns ?? tor?.netns ?? (target === 'underlay' ? lab.layout.underlayNetns : undefined);
+  if (!netns) throw new Error(`no node or pod "${target}" in lab "${id}" (nodes: ${lab.state.nodes.map((n) => n.name).join(', ')}; pods: ${lab.state.pods.map((p) => p.name).join(', ')}; ${lab.state.tors?.length ? `ToRs: ${lab.state.tors.map((t) => t.name).join(', ')}; ` : ''}or underlay)`);
   if (command.length === 0) throw new Error('nothing to run: weft lab exec <node|pod> -- <command…>');
   const result = spawnSync('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
   process.exitCode = result.status ?? 1;

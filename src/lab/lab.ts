@@ -1,7 +1,11 @@
 // The lab: a real multi-node weft cluster on one machine, built from network namespaces.
 //
-//   <id>-ul     the underlay segment: bridge br0 (192.0.2.1, 2001:db8::1) and a real etcd, and
-//               with `tor: 'bird'` (BGP backend) BIRD as the iBGP route reflector of every node
+//   <id>-ul     the underlay segment: bridge br0 (192.0.2.1, 2001:db8::1) and the registry — a
+//               real etcd, or with `registry: 'kube'` the in-repo Kubernetes API test server
+//               (src/testing/kube-apiserver-process.ts) holding one Node per lab node — and
+//               with `tor: 'bird'` (BGP backend) BIRD as the iBGP route reflector of every node,
+//               with `tor: 'frr'` FRR as the eBGP ToR (TCP-MD5) of every node (tor.ts)
+//   <id>-tN     with `tor: 'frr', tors: 2`: two FRR ToRs (192.0.2.2, .3), ECMP between them
 //   <id>-nN     node N: eth0 on br0 (192.0.2.1N), one `weft daemon` process
 //   <id>-nN-pM  pod M of node N, created by the CNI reference plugins from the daemon's conflist
 //
@@ -16,13 +20,23 @@ import { daemonGet } from '../daemon/client.js';
 import { cniAdd, cniDel } from './cni-runtime.js';
 import { isAlive, probe, run, startDetached, stopPid } from './exec.js';
 import { labLayout, nodeLayout, podNetns, type LabLayout, type NodeLayout } from './layout.js';
+import { frrTorConfig, makeTorNamespace, nodeAsn, OUTSIDE_PREFIX, startFrr, stopFrr, TOR_ASN, TOR_PASSWORD, torLayout, vtysh, type LabTor } from './tor.js';
+import { kubeControl, kubeNodePodCidr, startKubeApiServerProcess } from './kube-registry.js';
 
 export interface LabOptions {
   id?: string;
   runRoot?: string;
   backend?: 'vxlan' | 'bgp';
-  /** BGP only: a top-of-rack router in the underlay namespace (mesh off, every node peers with it). */
-  tor?: 'none' | 'bird';
+  /** Where nodes are registered: a real etcd (default) or the Kubernetes API test server. */
+  registry?: 'etcd' | 'kube';
+  /** BGP only: a top-of-rack router (mesh off, every node peers with it): BIRD iBGP RR, FRR eBGP. */
+  tor?: 'none' | 'bird' | 'frr';
+  /** With `tor: 'frr'`: two ToRs, each node peering with both (ECMP). */
+  tors?: 1 | 2;
+  /** The ToR's configuration instead of the lab's own (e.g. a rendered deploy/tor template). */
+  torConfig?: string | ((tor: LabTor) => string);
+  /** Extra daemon flags for one node (e.g. its own --bgp-asn), kept for restarts. */
+  nodeDaemonArgs?: (index: number) => string[];
   nodes?: number;
   podsPerNode?: number;
   underlayMtu?: number;
@@ -45,6 +59,7 @@ export interface LabNodeState {
   ipv6?: string;
   dir: string;
   daemonPid?: number;
+  daemonArgs?: string[];
 }
 
 export interface LabPodState {
@@ -60,11 +75,16 @@ export interface LabState {
   runDir: string;
   created: string;
   backend: 'vxlan' | 'bgp';
-  tor?: 'none' | 'bird';
+  tor?: 'none' | 'bird' | 'frr';
   torPid?: number;
+  /** FRR ToRs (`tor: 'frr'`) and their daemons' PIDs. */
+  tors?: LabTor[];
   underlayMtu: number;
   ipv6: boolean;
   etcdPid?: number;
+  /** Absent in state files of labs made before the option existed: etcd. */
+  registry?: 'etcd' | 'kube';
+  kubePid?: number;
   nodes: LabNodeState[];
   pods: LabPodState[];
   daemonArgs: string[];
@@ -114,6 +134,7 @@ export class Lab {
       runDir: layout.runDir,
       created: new Date().toISOString(),
       backend: options.backend ?? 'vxlan',
+      registry: options.registry ?? 'etcd',
       tor: options.tor ?? 'none',
       underlayMtu: options.underlayMtu ?? 1500,
       ipv6: options.ipv6 ?? false,
@@ -124,15 +145,24 @@ export class Lab {
     const lab = new Lab(layout, state, progress);
     try {
       await lab.step('underlay segment', () => lab.makeUnderlay());
-      await lab.step('etcd registry', () => lab.startEtcd());
+      if (state.registry === 'kube') await lab.step('Kubernetes API test server (registry)', () => lab.startKube());
+      else await lab.step('etcd registry', () => lab.startEtcd());
       if (state.tor === 'bird') {
         if (state.backend !== 'bgp') throw new Error('a ToR router needs the bgp backend');
-        await lab.step('BIRD route reflector (ToR)', () => lab.startBird());
+        await lab.step('BIRD route reflector (ToR)', () => lab.startBird(typeof options.torConfig === 'function' ? undefined : options.torConfig));
+      }
+      if (state.tor === 'frr') {
+        if (state.backend !== 'bgp') throw new Error('a ToR router needs the bgp backend');
+        await lab.step(`FRR eBGP ToR${options.tors === 2 ? 's' : ''}`, () => lab.startFrrTors(options.tors ?? 1, options.torConfig));
       }
       const count = options.nodes ?? 3;
       await lab.step(`${count} node namespaces`, () => Promise.all(Array.from({ length: count }, (_, i) => lab.makeNode(i + 1))));
+      for (const node of state.nodes) {
+        const extra = options.nodeDaemonArgs?.(node.index) ?? (state.tor === 'frr' ? ['--bgp-asn', String(nodeAsn(node.index))] : undefined);
+        if (extra && extra.length > 0) node.daemonArgs = extra;
+      }
       // Behind a ToR the nodes do not mesh: each peers with the reflector only.
-      const torConf = state.tor === 'bird' ? { NodeMesh: false, Peers: [{ Address: layout.serviceIP, ASN: 64512 }] } : {};
+      const torConf = state.tor === 'bird' ? { NodeMesh: false, Peers: [{ Address: layout.serviceIP, ASN: 64512 }] } : state.tor === 'frr' ? lab.frrNetConf() : {};
       lab.writeNetConf({ ...torConf, ...(options.backendConfig ?? {}) });
       await lab.step(`${count} weft daemons (--backend=${state.backend})`, async () => {
         for (const node of state.nodes) await lab.startDaemon(node.index);
@@ -184,7 +214,8 @@ export class Lab {
     await run('ip', ['-n', ns, 'link', 'set', bridge, 'up']);
   }
 
-  private async startEtcd(): Promise<void> {
+  /** (Re)starts the lab's etcd on its data directory: a restarted etcd keeps every key. */
+  async startEtcd(): Promise<void> {
     const dataDir = join(this.layout.runDir, 'etcd');
     mkdirSync(dataDir, { recursive: true });
     const child = startDetached(
@@ -204,18 +235,45 @@ export class Lab {
     throw new Error('etcd did not become healthy within 20 s');
   }
 
+  /** Stops the lab's etcd (a registry outage); startEtcd() brings it back with its data. */
+  async stopEtcd(): Promise<void> {
+    if (this.state.etcdPid !== undefined) await stopPid(this.state.etcdPid);
+    delete this.state.etcdPid;
+    this.save();
+  }
+
+  /** An `etcdctl` (v3) command against the lab's etcd, from the underlay namespace. */
+  etcdctl(...args: string[]): Promise<string> {
+    return run('etcdctl', ['--endpoints', this.layout.etcdEndpoint, ...args], { netns: this.layout.underlayNetns, env: { ...process.env, ETCDCTL_API: '3' } });
+  }
+
+  /** Starts the Kubernetes API test server in the underlay namespace (registry: 'kube'). */
+  private async startKube(): Promise<void> {
+    this.state.kubePid = await startKubeApiServerProcess(this.layout, (pid) => {
+      this.state.kubePid = pid;
+      this.save();
+    });
+    this.save();
+  }
+
+  /** A test control of the lab's Kubernetes API test server (see kube-apiserver-process.ts). */
+  kubeControl<T = unknown>(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
+    return kubeControl<T>(this.layout, method, path, body);
+  }
+
   /**
    * BIRD in the underlay namespace as a dynamic iBGP route reflector for the whole segment: it
    * reflects each node's podCIDR with the node as next hop and programs no kernel route itself.
    * `direct` because a neighbor range is otherwise taken as multihop; `error wait time 1, 2` so a
    * restarted daemon is accepted again at once (BIRD waits 60 s+ by default).
    */
-  async startBird(): Promise<void> {
+  async startBird(config?: string): Promise<void> {
     const { runDir, serviceIP, underlayNetns } = this.layout;
     const conf = join(runDir, 'bird.conf');
     writeFileSync(
       conf,
-      `router id ${serviceIP};
+      config ??
+        `router id ${serviceIP};
 protocol device {}
 protocol bgp tor {
   local ${serviceIP} as 64512;
@@ -247,6 +305,42 @@ protocol bgp tor {
     return run('birdc', ['-s', this.birdSocket, ...args], { netns: this.layout.underlayNetns });
   }
 
+  /** FRR ToR(s) (tor.ts); each one's PIDs are recorded as soon as they exist. */
+  async startFrrTors(count: 1 | 2, config?: string | ((tor: LabTor) => string)): Promise<void> {
+    this.state.tors = [];
+    for (let i = 1; i <= count; i++) {
+      const tor = torLayout(this.layout, i, count);
+      this.state.tors.push(tor);
+      await makeTorNamespace(this.layout, tor, this.state.underlayMtu);
+      const text = typeof config === 'function' ? config(tor) : (config ?? frrTorConfig(tor));
+      await startFrr(tor, text, () => this.save());
+    }
+  }
+
+  /** Net-conf Backend behind FRR ToRs: eBGP (each node's AS from --bgp-asn), one MD5 peer per ToR, outside prefix imported. */
+  private frrNetConf(): Record<string, unknown> {
+    return { NodeMesh: false, Peers: (this.state.tors ?? []).map((t) => ({ Address: t.ip, ASN: TOR_ASN, Password: TOR_PASSWORD, BFD: true, Import: [OUTSIDE_PREFIX] })) };
+  }
+
+  /** A `vtysh -c` command against FRR ToR `index` (1-based). */
+  vtysh(index: number, command: string): Promise<string> {
+    const tor = this.state.tors?.[index - 1];
+    if (!tor) throw new Error(`no FRR ToR ${index} in this lab`);
+    return vtysh(tor, command);
+  }
+
+  /**
+   * Takes FRR ToR `index` out like a failed box: its link goes down first (no Cease, no TCP FIN
+   * reaches the nodes; BFD has to notice), then its daemons are killed.
+   */
+  async stopTor(index: number): Promise<void> {
+    const tor = this.state.tors?.[index - 1];
+    if (!tor) throw new Error(`no FRR ToR ${index} in this lab`);
+    if (tor.bridgePort !== undefined) await run('ip', ['-n', this.layout.underlayNetns, 'link', 'set', tor.bridgePort, 'down']);
+    await stopFrr(tor, 0);
+    this.save();
+  }
+
   private async makeNode(index: number): Promise<void> {
     const node = this.nodeLayout(index);
     const ul = this.layout.underlayNetns;
@@ -263,6 +357,9 @@ protocol bgp tor {
       await run('ip', ['-n', node.netns, 'addr', 'add', `${node.ipv6}/64`, 'dev', 'eth0', 'nodad']);
       await run('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1'], { netns: node.netns });
     }
+    // The controller-manager's part in a real cluster: the Node exists with its podCIDR before
+    // the node's weft starts.
+    if (this.state.registry === 'kube') await this.kubeControl('POST', '/nodes', { name: node.name, podCIDR: kubeNodePodCidr(this.layout, index), internalIP: node.ip });
     this.state.nodes.push({ index, name: node.name, netns: node.netns, ip: node.ip, ...(this.state.ipv6 ? { ipv6: node.ipv6 } : {}), dir: node.dir });
     this.state.nodes.sort((a, b) => a.index - b.index);
   }
@@ -285,8 +382,7 @@ protocol bgp tor {
       'daemon',
       '--backend', this.state.backend,
       '--node-name', node.name,
-      '--registry', 'etcd',
-      '--etcd-endpoints', this.layout.etcdEndpoint,
+      ...(this.state.registry === 'kube' ? ['--registry', 'kube', '--kubeconfig', join(this.layout.runDir, 'kubeconfig')] : ['--registry', 'etcd', '--etcd-endpoints', this.layout.etcdEndpoint]),
       '--net-conf', join(this.layout.runDir, 'net-conf.json'),
       '--iface', 'eth0',
       '--subnet-file', join(node.dir, 'subnet.env'),
@@ -296,6 +392,7 @@ protocol bgp tor {
       '--status-socket', this.statusSocket(index),
       '--log-format', 'json',
       ...this.state.daemonArgs,
+      ...(this.state.nodes.find((n) => n.index === index)?.daemonArgs ?? []),
     ];
     const child = startDetached(process.execPath, args, { netns: node.netns, logFile: join(node.dir, 'daemon.log') });
     if (child.pid === undefined) throw new Error(`could not start the daemon of ${node.name}`);
@@ -399,7 +496,7 @@ protocol bgp tor {
 async function labNamespaces(layout: LabLayout): Promise<string[]> {
   const out = await run('ip', ['-j', 'netns', 'list']).catch(() => '[]');
   const list = JSON.parse(out.trim() || '[]') as { name: string }[];
-  return list.map((n) => n.name).filter((name) => name === layout.underlayNetns || name.startsWith(`${layout.id}-n`));
+  return list.map((n) => n.name).filter((name) => name === layout.underlayNetns || name.startsWith(`${layout.id}-n`) || name.startsWith(`${layout.id}-t`));
 }
 
 /** The process is still one of ours (PIDs are reused after a reboot). */
@@ -413,7 +510,7 @@ function isOurs(pid: number, what: string): boolean {
 
 export async function removeLab(layout: LabLayout, state?: LabState): Promise<void> {
   const recorded = state ?? (existsSync(layout.stateFile) ? (JSON.parse(readFileSync(layout.stateFile, 'utf8')) as LabState) : undefined);
-  const pids = [...(recorded?.nodes.map((n) => n.daemonPid) ?? []).filter((p): p is number => p !== undefined).filter((p) => isOurs(p, 'weft')), ...(recorded?.etcdPid !== undefined && isOurs(recorded.etcdPid, 'etcd') ? [recorded.etcdPid] : []), ...(recorded?.torPid !== undefined && isOurs(recorded.torPid, 'bird') ? [recorded.torPid] : [])];
+  const pids = [...(recorded?.nodes.map((n) => n.daemonPid) ?? []).filter((p): p is number => p !== undefined).filter((p) => isOurs(p, 'weft')), ...(recorded?.etcdPid !== undefined && isOurs(recorded.etcdPid, 'etcd') ? [recorded.etcdPid] : []), ...(recorded?.kubePid !== undefined && isOurs(recorded.kubePid, 'kube-apiserver') ? [recorded.kubePid] : []), ...(recorded?.torPid !== undefined && isOurs(recorded.torPid, 'bird') ? [recorded.torPid] : []), ...(recorded?.tors ?? []).flatMap((t) => t.pids).filter((p) => isOurs(p, 'frr'))];
   await Promise.all(pids.map((pid) => stopPid(pid, 3000)));
   // Pods first (their veths go with them), then nodes, then the underlay.
   const namespaces = (await labNamespaces(layout)).sort((a, b) => b.length - a.length);

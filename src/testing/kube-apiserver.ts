@@ -45,8 +45,10 @@ export interface KubeApiServerOptions {
    * kubectl does not send a token over plain HTTP, so setting one shuts kubectl out.
    */
   token?: string;
-  /** Port on 127.0.0.1 (default 0: a random free port). */
+  /** Port (default 0: a random free port). */
   port?: number;
+  /** Address to listen on (default 127.0.0.1; the lab's standalone server uses its underlay address). */
+  host?: string;
   /** Directory for the kubeconfig (default: a fresh temporary directory, removed on close). */
   dir?: string;
   /** The resourceVersion the server starts at (real clusters are never at 0). */
@@ -312,7 +314,7 @@ export class KubeApiServer {
     this.oldestWatchable = this.resourceVersion;
   }
 
-  /** Starts listening on 127.0.0.1 (random port) and writes the kubeconfig. */
+  /** Starts listening (127.0.0.1 and a random port unless told) and writes the kubeconfig. */
   async start(): Promise<this> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error));
@@ -320,11 +322,12 @@ export class KubeApiServer {
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
     this.server = server;
     const port = (server.address() as AddressInfo).port;
-    this.url = `http://127.0.0.1:${port}`;
+    const host = this.options.host ?? '127.0.0.1';
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     let dir = this.options.dir;
     if (dir === undefined) {
       dir = await mkdtemp(join(tmpdir(), 'weft-kube-'));
