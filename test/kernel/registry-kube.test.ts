@@ -227,6 +227,13 @@ describeKernel('Kubernetes registry', ['kubectl'], () => {
       expect(await kubectl('get', 'node', SELF, '-o', 'jsonpath={.metadata.annotations.weft\\.io/public-ip}')).toBe('203.0.113.9');
     });
 
+    it('reads this node\'s per-node BGP annotations set with kubectl annotate (racks with their own ToR)', async () => {
+      expect(await newRegistry().ownBgpAnnotations()).toEqual({ names: { asn: 'weft.io/bgp-asn', peers: 'weft.io/bgp-peers', routeReflector: 'weft.io/bgp-route-reflector' } });
+      const peers = '[{"Address":"192.0.2.1","ASN":65000,"PasswordFile":"/etc/weft-bgp/rack1"}]';
+      await kubectl('annotate', 'node', SELF, 'weft.io/bgp-asn=65001', `weft.io/bgp-peers=${peers}`);
+      expect(await newRegistry().ownBgpAnnotations()).toMatchObject({ asn: '65001', peers });
+    });
+
     it('works with flannel\'s annotation prefix and ignores nodes using another prefix', async () => {
       putRemote(server, 'flannel-node', vxlanEntry(1), FLANNEL_ANNOTATION_PREFIX);
       putRemote(server, 'weft-prefixed', vxlanEntry(2)); // weft.io/: not ours under this prefix
