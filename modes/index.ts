@@ -1,11 +1,10 @@
 // The backend registry: which Backend implementation serves which Backend.Type of net-conf.json.
 // The daemon asks here and knows no backend by name.
-import { ConfigError } from '../src/config/errors.js';
 import type { NetConf } from '../src/config/netconf.js';
 import type { Logger } from '../src/log.js';
 import type { Netlink } from '../src/netlink/index.js';
 import type { Backend } from './backend.js';
-import { BgpBackend, resolveBgpOptions, type NodeBgpSettings } from './bgp/index.js';
+import { BgpBackend, CrossSubnetBackend, resolveBgpOptions, type NodeBgpSettings } from './bgp/index.js';
 import { VxlanBackend } from './vxlan/index.js';
 
 export interface BackendDeps {
@@ -26,9 +25,14 @@ export function createBackend(conf: NetConf, deps: BackendDeps): Backend {
       });
     }
     case 'bgp': {
-      if (conf.backend.bgp.crossSubnet !== undefined) throw new ConfigError('Backend.CrossSubnet', conf.backend.bgp.crossSubnet, 'absent (CrossSubnet is not available yet)');
       const networks = [conf.network, ...(conf.ipv6Network !== undefined ? [conf.ipv6Network] : [])];
-      return new BgpBackend({ netlink: deps.netlink, logger: deps.logger, options: resolveBgpOptions(conf.backend.bgp, networks, deps.bgpNode) });
+      const options = resolveBgpOptions(conf.backend.bgp, networks, deps.bgpNode);
+      if (options.crossSubnet === 'vxlan') {
+        // The overlay for off-segment nodes BGP cannot route: Backend.VNI/Port/MTU/GBP as for vxlan.
+        const v = conf.backend.vxlan;
+        return new CrossSubnetBackend({ netlink: deps.netlink, logger: deps.logger, bgp: options, vxlan: { vni: v.vni, port: v.port, gbp: v.gbp, ipv6: conf.enableIPv6, ...(v.mtu !== undefined ? { mtu: v.mtu } : {}) } });
+      }
+      return new BgpBackend({ netlink: deps.netlink, logger: deps.logger, options });
     }
   }
 }

@@ -200,6 +200,20 @@ export function buildProgram(): Command {
       await runBgpIngestBench({ prefixes: opts.prefixes, runs: opts.runs, ...(opts.json ? { json: opts.json } : {}) });
     });
 
+  bench
+    .command('fuzz')
+    .description('fuzz the BGP decoder, registry entry parser and config parser: cases/s, crashes, hangs; new failing inputs go into test/fixtures/fuzz-corpus')
+    .addOption(new Option('--cases <n>', 'cases per target').default(1_000_000).argParser(parsePositiveInt))
+    .addOption(new Option('--seed <n>', 'run seed (default: today, YYYYMMDD)').argParser(parsePositiveInt))
+    .addOption(new Option('--target <name>', 'what to fuzz').choices(['bgp', 'registry', 'config', 'all']).default('all'))
+    .addOption(new Option('--workers <n>', 'worker threads (0: in this process, no watchdog)').default(2).argParser((v: string) => (v === '0' ? 0 : parsePositiveInt(v))))
+    .addOption(new Option('--hang-ms <n>', 'one case slower than this is a hang').default(50).argParser(parsePositiveInt))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { cases: number; seed?: number; target: 'bgp' | 'registry' | 'config' | 'all'; workers: number; hangMs: number; json?: string }) => {
+      const { runFuzzBench } = await import('../bench/fuzz.js');
+      await runFuzzBench({ cases: opts.cases, target: opts.target, workers: opts.workers, hangMs: opts.hangMs, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.json ? { json: opts.json } : {}) });
+    });
+
   return program;
 }
 

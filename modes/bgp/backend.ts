@@ -48,6 +48,16 @@ export interface BgpBackendDeps {
   netlink?: Netlink;
   logger?: Logger;
   options: BgpOptions;
+  /**
+   * Routes leaving by these ifindexes are not the BGP backend's, though they carry its protocol
+   * number (CrossSubnet: VXLAN routes on flannel.<VNI>): never listed as its own, never removed.
+   */
+  foreignDevices?: () => Promise<ReadonlySet<number>>;
+  /**
+   * Asked after a next hop resolved: a reason not to use it, or undefined (CrossSubnet: a node the
+   * VXLAN datapath carries is not reached through the router between segments).
+   */
+  refuseNextHop?: (nextHop: string, resolved: RouteInfo) => string | undefined;
 }
 
 interface SyncResult {
@@ -66,6 +76,8 @@ export class BgpBackend implements Backend {
   private readonly ownsNetlink: boolean;
   private readonly log: Logger;
   private readonly options: BgpOptions;
+  private readonly foreignDevices: BgpBackendDeps['foreignDevices'];
+  private readonly refuseNextHop: BgpBackendDeps['refuseNextHop'];
   private readonly importLists: Map<string, PrefixList>;
   private local: LocalNode | undefined;
   private speaker: Speaker | undefined;
@@ -91,11 +103,13 @@ export class BgpBackend implements Backend {
 
   constructor(deps: BgpBackendDeps) {
     this.options = deps.options;
+    this.foreignDevices = deps.foreignDevices;
+    this.refuseNextHop = deps.refuseNextHop;
     this.ownsNetlink = deps.netlink === undefined;
     this.nl = deps.netlink ?? Netlink.open();
     this.log = deps.logger ?? rootLogger().child({ component: 'bgp' });
     this.importLists = new Map(this.options.peers.filter((p) => p.importList.length > 0).map((p) => [p.address, new PrefixList(p.importList)]));
-    this.facts = { clusterNetworks: this.options.clusterNetworks, ownSubnets: [], remoteSubnets: new Map(), nodePeers: new Map(), importLists: this.importLists };
+    this.facts = { clusterNetworks: this.options.clusterNetworks, ownSubnets: [], remoteSubnets: new Map(), nodePeers: new Map(), peeredNodes: new Set(), importLists: this.importLists };
   }
 
   /** Called when a node's programmed state changed outside reconcile() (the daemon re-reports). */
@@ -109,7 +123,7 @@ export class BgpBackend implements Backend {
     const routerId = this.options.routerId ?? local.publicIP;
     const rr = this.options.routeReflector;
     this.clusterId = rr === undefined ? undefined : rr.clusterId !== '' ? rr.clusterId : routerId;
-    const leftover = await this.nl.routes.list({ protocol: RTPROT_WEFT });
+    const leftover = await this.ownRoutes();
     const restarting = gr.enabled && leftover.length > 0;
     if (restarting) this.holdRemovalsUntil = Date.now() + gr.restartTime * 1000;
     this.listener = new BgpListener({ host: local.publicIP, port: listenPort });
@@ -252,7 +266,7 @@ export class BgpBackend implements Backend {
       remoteSubnets.set(n.subnet, owner);
       if (n.ipv6Subnet !== undefined) remoteSubnets.set(canonical(n.ipv6Subnet), owner);
     }
-    this.facts = { ...this.facts, remoteSubnets, nodePeers };
+    this.facts = { ...this.facts, remoteSubnets, nodePeers, peeredNodes: new Set([...nodePeers.values()].map((p) => p.node)) };
     const key = JSON.stringify([[...remoteSubnets].map(([s, o]) => [s, o.node, [...o.nextHops]]), [...nodePeers], this.ownSubnets]);
     if (key === this.factsKey) return;
     this.factsKey = key;
@@ -315,17 +329,17 @@ export class BgpBackend implements Backend {
         const prefix = formatPrefix(key);
         const gateways = [...new Set(multipath.map((p) => p.attrs.nextHop))].sort();
         const nexthops: WantedRoute['nexthops'] = [];
-        const unreachable: string[] = [];
+        const why: string[] = [];
         for (const gw of gateways) {
           const hop = await this.resolve(gw);
-          if (hop) nexthops.push(hop);
-          else unreachable.push(gw);
+          if (typeof hop === 'string') why.push(hop);
+          else nexthops.push(hop);
         }
-        if (nexthops.length === 0) result.notInstalled.set(prefix, { state: 'pending', reason: `next hop ${unreachable.join(', ')} unreachable` });
+        if (nexthops.length === 0) result.notInstalled.set(prefix, { state: 'pending', reason: why.join('; ') });
         else wanted.push({ dst: prefix, nexthops });
       }
     }
-    const actual = await this.nl.routes.list({ protocol: RTPROT_WEFT });
+    const actual = await this.ownRoutes();
     const held = this.removalsHeld();
     const plan = planRoutes(wanted, actual, { keepUnwanted: held });
     for (const dst of plan.inSync) result.installed.add(dst);
@@ -348,7 +362,9 @@ export class BgpBackend implements Backend {
 
   private async remove(route: RouteInfo, result: SyncResult): Promise<void> {
     try {
-      await this.nl.routes.delete({ dst: route.dst, protocol: RTPROT_WEFT, ...(route.metric !== undefined ? { metric: route.metric } : {}) });
+      // The device too: with a foreign datapath (CrossSubnet) the same destination may have been
+      // taken over by it since the dump, and that route is not ours to delete.
+      await this.nl.routes.delete({ dst: route.dst, protocol: RTPROT_WEFT, ...(route.metric !== undefined ? { metric: route.metric } : {}), ...(route.index !== undefined && !route.nexthops?.length ? { dev: route.index } : {}) });
       result.removed++;
       this.log.info({ subnet: route.dst }, 'route removed');
     } catch (err) {
@@ -358,15 +374,26 @@ export class BgpBackend implements Backend {
     }
   }
 
+  /** weft's routes in the kernel that are this backend's (not on a foreign device). */
+  private async ownRoutes(): Promise<RouteInfo[]> {
+    const routes = await this.nl.routes.list({ protocol: RTPROT_WEFT });
+    if (!this.foreignDevices) return routes;
+    const foreign = await this.foreignDevices();
+    const on = (index: number | undefined): boolean => index !== undefined && foreign.has(index);
+    return routes.filter((r) => !on(r.index) && !(r.nexthops ?? []).some((h) => on(h.index)));
+  }
+
   /**
    * The gateway and device to reach a BGP next hop: itself when directly connected, else the
    * gateway of the route that resolves it (the kernel does not resolve IPv4 next hops
-   * recursively). Never through one of our own routes, never a local address.
+   * recursively). Never through one of our own routes, never a local address. A string: why not.
    */
-  private async resolve(nextHop: string): Promise<{ gateway: string; index: number } | undefined> {
-    if (nextHop === '' || nextHop === this.local?.publicIP || nextHop === this.local?.publicIPv6) return undefined;
+  private async resolve(nextHop: string): Promise<{ gateway: string; index: number } | string> {
+    if (nextHop === '' || nextHop === this.local?.publicIP || nextHop === this.local?.publicIPv6) return `next hop ${nextHop || '(none)'} is this node`;
     const route = await this.nl.routes.get(nextHop).catch(() => undefined);
-    if (!route || route.type !== 'unicast' || route.index === undefined || route.protocol === RTPROT_WEFT) return undefined;
+    if (!route || route.type !== 'unicast' || route.index === undefined || route.protocol === RTPROT_WEFT) return `next hop ${nextHop} unreachable`;
+    const refused = this.refuseNextHop?.(nextHop, route);
+    if (refused !== undefined) return `next hop ${nextHop}: ${refused}`;
     return { gateway: route.gateway ?? nextHop, index: route.index };
   }
 }

@@ -43,6 +43,8 @@ export interface ImportFacts {
   remoteSubnets: ReadonlyMap<string, SubnetOwner>;
   /** Registered nodes we peer with, by address (configured external peers are not in it). */
   nodePeers: ReadonlyMap<string, NodePeer>;
+  /** The names of the nodes in nodePeers. */
+  peeredNodes: ReadonlySet<string>;
   /** Configured external peers' Import lists, by peer address. */
   importLists: ReadonlyMap<string, PrefixList>;
 }
@@ -79,7 +81,13 @@ export function importVerdict(prefix: string, fromPeer: string, nextHop: string,
     if (facts.ownSubnets.some((own) => overlaps(own, p))) return { accept: false, reason: 'overlaps this node\'s own podCIDR' };
     const owner = facts.remoteSubnets.get(p);
     if (owner === undefined) return { accept: false, reason: 'inside the cluster network but not a registered node\'s podCIDR' };
-    if (node === undefined) return { accept: true };
+    if (node === undefined) {
+      // From a router: its next hop is its own (eBGP), unless the owner is a node we peer with
+      // directly — then nobody else's path to that node's pods is believed (it would only ever
+      // win when the node's own path is gone, which is exactly when it must not).
+      if (facts.peeredNodes.has(owner.node) && !owner.nextHops.has(nextHop)) return { accept: false, reason: `node ${owner.node} is a direct peer; a path via ${nextHop} is not its own` };
+      return { accept: true };
+    }
     if (!node.reflector && owner.node !== node.node) return { accept: false, reason: `node ${node.node} announced node ${owner.node}'s podCIDR` };
     if (!owner.nextHops.has(nextHop)) return { accept: false, reason: `next hop ${nextHop} is not node ${owner.node}'s address` };
     return { accept: true };

@@ -136,8 +136,9 @@ function resolvePassword(raw: Record<string, unknown>, field: (name: string) => 
   }
   const name = raw.PasswordEnv;
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError(field('PasswordEnv'), name, 'an environment variable name');
-  const value = secrets.env[name];
-  if (value === undefined) throw new ConfigError(field('PasswordEnv'), name, 'the name of a set environment variable', { problem: `${name} (not set)` });
+  // Own properties only: "__proto__" or "constructor" must not reach Object.prototype.
+  const value = Object.prototype.hasOwnProperty.call(secrets.env, name) ? secrets.env[name] : undefined;
+  if (typeof value !== 'string') throw new ConfigError(field('PasswordEnv'), name, 'the name of a set environment variable', { problem: `${name} (not set)` });
   return checkPassword(value, field('PasswordEnv'));
 }
 

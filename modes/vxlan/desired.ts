@@ -59,9 +59,9 @@ export interface DesiredContext {
 
 /** What a remote node offers in one family: undefined when it does not take part in it. */
 export function familyView(node: RemoteNode, family: Family): { subnet: string; publicIP: string; data: Partial<VxlanBackendData> | undefined } | undefined {
-  if (family === 4) return { subnet: node.subnet, publicIP: node.publicIP, data: node.backendData as Partial<VxlanBackendData> };
+  if (family === 4) return { subnet: node.subnet, publicIP: node.publicIP, data: node.backendData };
   if (!node.ipv6Subnet || !node.publicIPv6 || !node.backendV6Data) return undefined;
-  return { subnet: node.ipv6Subnet, publicIP: node.publicIPv6, data: node.backendV6Data as Partial<VxlanBackendData> };
+  return { subnet: node.ipv6Subnet, publicIP: node.publicIPv6, data: node.backendV6Data };
 }
 
 /** The entries of every VXLAN node in `nodes` that takes part in `ctx.family`. */

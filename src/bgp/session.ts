@@ -69,6 +69,8 @@ export interface SessionConfig {
   idleHoldResetTime?: number;
   /** Default 240 s. */
   openSentHoldTime?: number;
+  /** eBGP: refuse routes whose AS_PATH does not start with the peer's AS (default true; false for a route server). */
+  enforceFirstAs?: boolean;
 }
 
 /** Where an inbound connection for this peer comes from (a BgpListener, shared by sessions). */
@@ -162,6 +164,7 @@ export class Session extends EventEmitter<SessionEvents> {
         idleHoldMaxTime: config.idleHoldMaxTime ?? 120,
         idleHoldResetTime: config.idleHoldResetTime ?? 60,
         localOpen: buildOpen(config),
+        ...(config.enforceFirstAs !== undefined ? { enforceFirstAs: config.enforceFirstAs } : {}),
       },
       dialer,
       this.clock,

@@ -560,6 +560,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private onUpdate(peer: Peer, u: InboundUpdate): void {
     const { afi } = u;
+    // RFC 4760 §6: routes of a family the session did not negotiate are not ours to take.
+    if (!peer.negotiated(afi)) {
+      this.log('debug', { peer: peer.config.address, afi }, 'UPDATE for a family not negotiated: ignored');
+      return;
+    }
     const adjIn = peer.adjIn[afi];
     const rib = this.locRib[afi];
     const rejected = peer.rejected[afi];

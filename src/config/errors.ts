@@ -30,7 +30,9 @@ export class ConfigError extends Error {
   ) {
     const got = options.problem ?? describeValue(value);
     const origin = options.origin ? ` (${options.origin})` : '';
-    super(`${options.source ? `${options.source}: ` : ''}${field}: expected ${expected}, got ${got}${origin}`);
+    // Field names, `expected` and `problem` can quote the input (a key, a parser's message): a
+    // newline there would split the one line (and let a config file forge log lines).
+    super(oneLine(`${options.source ? `${options.source}: ` : ''}${field}: expected ${expected}, got ${got}${origin}`));
     this.name = 'ConfigError';
     this.source = options.source;
   }
@@ -38,6 +40,12 @@ export class ConfigError extends Error {
 
 export function isConfigError(error: unknown): error is ConfigError {
   return error instanceof ConfigError;
+}
+
+/** Control characters (and the Unicode line separators) as \n, \t or \uXXXX escapes. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 const MAX_SHOWN = 60;

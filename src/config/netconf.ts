@@ -192,12 +192,17 @@ export function toRegistryNetwork(conf: NetConf): RegistryNetwork {
 function fromIssue(issue: z.core.$ZodIssue, input: unknown, source: string): ConfigError {
   if (issue.code === 'unrecognized_keys') {
     const [first, ...rest] = issue.keys;
-    const field = [...issue.path, first ?? '?'].map(String).join('.');
+    const field = fieldName([...issue.path, first ?? '?']);
     const also = rest.length > 0 ? ` (also unknown: ${rest.join(', ')})` : '';
     return new ConfigError(field, valueAt(input, [...issue.path, first ?? '']), issue.message, { source, problem: `an unknown key${also}` });
   }
-  const field = issue.path.length === 0 ? '(document)' : issue.path.map(String).join('.');
+  const field = issue.path.length === 0 ? '(document)' : fieldName(issue.path);
   return new ConfigError(field, valueAt(input, issue.path), issue.message, { source });
+}
+
+/** "Backend.VNI"; a key that is empty or would not read as one path part is quoted ("Backend.\"a.b\""). */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((k) => (typeof k === 'string' && !/^[\w-]+$/.test(k) ? JSON.stringify(k) : String(k))).join('.');
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

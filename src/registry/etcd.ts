@@ -156,7 +156,7 @@ function trimPrefix(prefix: string): string {
 }
 
 /** One stored entry, decoded once when it arrives (not on every snapshot). */
-interface StoredEntry {
+export interface StoredEntry {
   createRevision: bigint;
   modRevision: bigint;
   /** NodeName from the value, when present and a non-empty string. */
@@ -167,7 +167,8 @@ interface StoredEntry {
   unparsable?: string;
 }
 
-function decodeEntry(keySuffix: string, kv: IKeyValue): StoredEntry {
+/** Decode one subnets/ key and value (exported for the fuzz target; never throws). */
+export function decodeEntry(keySuffix: string, kv: Pick<IKeyValue, 'value' | 'create_revision' | 'mod_revision'>): StoredEntry {
   const entry: StoredEntry = { createRevision: BigInt(kv.create_revision), modRevision: BigInt(kv.mod_revision) };
   let value: unknown;
   const text = kv.value.toString('utf8');

@@ -138,8 +138,10 @@ function errorMessage(error: unknown): string {
 
 /** The podCIDRs of a Node split by family (first of each), as given (not yet validated). */
 function podCidrsOf(node: NodeLike): { v4?: string; v6?: string } {
-  const all = [...(node.spec?.podCIDRs ?? [])];
-  if (node.spec?.podCIDR && !all.includes(node.spec.podCIDR)) all.unshift(node.spec.podCIDR);
+  // Shapes are checked, not trusted: one malformed Node must not make every relist throw.
+  const spec = node.spec;
+  const all: unknown[] = Array.isArray(spec?.podCIDRs) ? [...spec.podCIDRs] : [];
+  if (typeof spec?.podCIDR === 'string' && spec.podCIDR !== '' && !all.includes(spec.podCIDR)) all.unshift(spec.podCIDR);
   const out: { v4?: string; v6?: string } = {};
   for (const cidr of all) {
     if (typeof cidr !== 'string') continue;
@@ -151,8 +153,9 @@ function podCidrsOf(node: NodeLike): { v4?: string; v6?: string } {
 
 function internalIpsOf(node: NodeLike): { v4?: string; v6?: string } {
   const out: { v4?: string; v6?: string } = {};
-  for (const a of node.status?.addresses ?? []) {
-    if (a.type !== 'InternalIP' || typeof a.address !== 'string') continue;
+  const addresses: unknown = node.status?.addresses;
+  for (const a of Array.isArray(addresses) ? (addresses as { type?: unknown; address?: unknown }[]) : []) {
+    if (a === null || typeof a !== 'object' || a.type !== 'InternalIP' || typeof a.address !== 'string') continue;
     try {
       const ip = parseIp(a.address);
       if (ip.family === 4) out.v4 ??= ip.address;
@@ -169,8 +172,10 @@ function internalIpsOf(node: NodeLike): { v4?: string; v6?: string } {
  * our annotations (weft is not (yet) running there: not an error, just not a member).
  */
 export function remoteEntryOf(node: NodeLike, names: AnnotationNames): RawNodeEntry | undefined {
-  const annotations = node.metadata?.annotations ?? {};
-  const name = node.metadata?.name ?? '';
+  if (node === null || typeof node !== 'object') return undefined;
+  const raw: unknown = node.metadata?.annotations;
+  const annotations: Record<string, string> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, string>) : {};
+  const name = typeof node.metadata?.name === 'string' ? node.metadata.name : '';
   if (annotations[names.backendType] === undefined && annotations[names.backendData] === undefined && annotations[names.publicIP] === undefined) {
     return undefined;
   }
@@ -527,8 +532,8 @@ export class KubeRegistry implements NodeRegistry {
 
   /** Stores a node's projection; true if it changed anything network-relevant. */
   private apply(node: NodeLike): boolean {
-    const name = node.metadata?.name;
-    if (name === undefined || name === this.options.nodeName) return false;
+    const name: unknown = node?.metadata?.name;
+    if (typeof name !== 'string' || name === this.options.nodeName) return false;
     const entry = remoteEntryOf(node, this.names);
     const before = this.entries.get(name);
     if (entryKey(before) === entryKey(entry)) return false;

@@ -16,6 +16,12 @@ export interface BgpBackendData {
   ASN: number;
   /** The node reflects routes for the others (RFC 4456) with this cluster ID (dotted quad). */
   RouteReflector?: string;
+  /**
+   * CrossSubnet "vxlan": the node's VTEP (flannel.<VNI> device), so nodes on other L2 segments
+   * without a BGP route reach it over VXLAN. Both or neither.
+   */
+  VtepMAC?: string;
+  VNI?: number;
 }
 export type BackendData = VxlanBackendData | BgpBackendData;
 

@@ -69,6 +69,9 @@ const vxlanDataSchema = z.object({
 const bgpDataSchema = z.object({
   ASN: z.number().int().min(1).max(4294967295),
   RouteReflector: z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'a cluster ID in dotted-quad form').optional(),
+  // CrossSubnet "vxlan": the node's VTEP, checked like VXLAN data's (a pair: both or neither).
+  VNI: vxlanDataSchema.shape.VNI.optional(),
+  VtepMAC: z.string().optional(),
 });
 
 /** A prefix as a range of integers, for containment and overlap checks. */
@@ -177,21 +180,31 @@ function checkBackendData(type: BackendType, value: unknown, what: string): Back
   if (type === 'vxlan') {
     const parsed = vxlanDataSchema.safeParse(data);
     if (!parsed.success) throw new EntryRejected('unparsable', `${what} is not VXLAN data {VNI, VtepMAC}: ${zodSummary(parsed.error)}`);
-    let mac: string;
-    try {
-      mac = parseMac(parsed.data.VtepMAC);
-    } catch {
-      throw new EntryRejected('bad-mac', `${what} VtepMAC "${truncate(parsed.data.VtepMAC)}" is not a MAC address`);
-    }
-    // Multicast (I/G bit) or all-zero MACs cannot be a VTEP: the kernel would flood or drop.
-    if (mac === '00:00:00:00:00:00' || (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
-      throw new EntryRejected('bad-mac', `${what} VtepMAC ${mac} is not a unicast MAC address`);
-    }
-    return { VNI: parsed.data.VNI, VtepMAC: mac };
+    return { VNI: parsed.data.VNI, VtepMAC: checkVtepMac(parsed.data.VtepMAC, what) };
   }
   const parsed = bgpDataSchema.safeParse(data);
   if (!parsed.success) throw new EntryRejected('unparsable', `${what} is not BGP data {ASN}: ${zodSummary(parsed.error)}`);
-  return { ASN: parsed.data.ASN, ...(parsed.data.RouteReflector !== undefined ? { RouteReflector: parsed.data.RouteReflector } : {}) };
+  const { ASN, RouteReflector, VNI, VtepMAC } = parsed.data;
+  if ((VNI === undefined) !== (VtepMAC === undefined)) throw new EntryRejected('unparsable', `${what} has ${VNI === undefined ? 'VtepMAC without VNI' : 'VNI without VtepMAC'}`);
+  return {
+    ASN,
+    ...(RouteReflector !== undefined ? { RouteReflector } : {}),
+    ...(VNI !== undefined && VtepMAC !== undefined ? { VNI, VtepMAC: checkVtepMac(VtepMAC, what) } : {}),
+  };
+}
+
+/** A VTEP MAC in canonical form; multicast (I/G bit) or all-zero cannot be one: the kernel would flood or drop. */
+function checkVtepMac(text: string, what: string): string {
+  let mac: string;
+  try {
+    mac = parseMac(text);
+  } catch {
+    throw new EntryRejected('bad-mac', `${what} VtepMAC "${truncate(text)}" is not a MAC address`);
+  }
+  if (mac === '00:00:00:00:00:00' || (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
+    throw new EntryRejected('bad-mac', `${what} VtepMAC ${mac} is not a unicast MAC address`);
+  }
+  return mac;
 }
 
 function zodSummary(error: z.ZodError): string {
@@ -347,5 +360,5 @@ function nodeKey(n: RemoteNode): string {
 }
 
 function dataKey(d: BackendData): unknown[] {
-  return 'ASN' in d ? ['bgp', d.ASN, d.RouteReflector ?? null] : ['vxlan', d.VNI, d.VtepMAC];
+  return 'ASN' in d ? ['bgp', d.ASN, d.RouteReflector ?? null, d.VNI ?? null, d.VtepMAC ?? null] : ['vxlan', d.VNI, d.VtepMAC];
 }

@@ -64,7 +64,7 @@ describeKernel('weft doctor BGP checks on a lab (bgp backend)', ['etcd', 'etcdct
     expect(report.errors).toBe(0);
     expect(report.findings.filter((f) => f.notApplicable)).toEqual([]);
     expect(report.findings.find((f) => f.check === 'bgp.peers')?.what).toMatch(/^2 of 2 BGP peers Established/);
-    expect(report.findings.find((f) => f.check === 'bgp.routes')?.what).toMatch(/^2 of 2 remote nodes/);
+    expect(report.findings.find((f) => f.check === 'bgp.routes')?.what).toMatch(/^2 of 2 remote nodes have a proto 87 route/);
   });
 
   it('peer down: names node3 as a mesh peer not Established; clean again once its daemon is back', async () => {

@@ -20,6 +20,7 @@ const facts: ImportFacts = {
     ['192.0.2.12', { node: 'n2', reflector: false }],
     ['192.0.2.14', { node: 'n4', reflector: true }],
   ]),
+  peeredNodes: new Set(['n2', 'n4']),
   importLists: new Map([['192.0.2.1', new PrefixList(['198.51.100.0/24 le 26', 'deny 203.0.113.0/24'])]]),
 };
 const mesh = '192.0.2.12';
@@ -38,8 +39,13 @@ describe('importVerdict', () => {
     expect(reasonOf('fd00:10:244:2::/64', mesh, '2001:db8::12')).toBe('accepted');
   });
 
-  it('accepts any registered podCIDR from a ToR, whatever the next hop (eBGP rewrites it)', () => {
+  it('accepts a registered podCIDR from a ToR, whatever the next hop (eBGP rewrites it)', () => {
     expect(reasonOf('10.244.3.0/24', tor, '192.0.2.1')).toBe('accepted');
+  });
+
+  it('believes no router\'s path to a node we peer with directly, unless it is the node\'s own next hop', () => {
+    expect(reasonOf('10.244.2.0/24', tor, '192.0.2.1')).toContain('direct peer');
+    expect(reasonOf('10.244.2.0/24', tor, '192.0.2.12')).toBe('accepted');
   });
 
   it('refuses another node\'s podCIDR from a plain mesh node, and a foreign next hop from anyone in the cluster', () => {

@@ -181,6 +181,14 @@ describe('Speaker peers and routes', () => {
     expect(session(E2.address).log()).toEqual([]);
   });
 
+  it('ignores routes of a family the session did not negotiate (RFC 4760 §6)', () => {
+    speaker.setPeers([E1]);
+    session(E1.address).establish({ families: ['ipv4'] });
+    session(E1.address).announce(['2001:db8:1::/48'], { nextHop: '2001:db8::1' });
+    expect(speaker.locRib.ipv6.size).toBe(0);
+    expect(speaker.status()[0]!.prefixes.ipv6.received).toBe(0);
+  });
+
   it('applies import policy and counts received, accepted and advertised', () => {
     speaker.setPeers([{ ...E1, policy: { importPrefixes: ['203.0.113.0/24 le 25'] } }]);
     speaker.setAnnouncements([{ prefix: '192.0.2.0/24' }]);

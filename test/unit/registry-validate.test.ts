@@ -84,6 +84,39 @@ describe('validateRemoteEntries', () => {
     });
   });
 
+  it('keeps a BGP node\'s VTEP (CrossSubnet) through the boundary, checked like VXLAN data\'s', () => {
+    const bgp = (name: string, third: number, data: Record<string, unknown>): RawNodeEntry => entry(name, third, { backendType: 'bgp', backendData: data });
+    const { nodes, skipped } = validateRemoteEntries(
+      [
+        bgp('vtep', 1, { ASN: 64512, VNI: 1, VtepMAC: '0A:58:0A:F4:00:01', Extra: true }),
+        bgp('plain', 2, { ASN: 64512 }),
+        bgp('mac-without-vni', 3, { ASN: 64512, VtepMAC: '0a:58:0a:f4:00:03' }),
+        bgp('vni-without-mac', 4, { ASN: 64512, VNI: 1 }),
+        bgp('vni-too-big', 5, { ASN: 64512, VNI: 2 ** 24, VtepMAC: '0a:58:0a:f4:00:05' }),
+        bgp('multicast-mac', 6, { ASN: 64512, VNI: 1, VtepMAC: '01:00:5e:00:00:01' }),
+        bgp('not-a-mac', 7, { ASN: 64512, VNI: 1, VtepMAC: 'zz' }),
+      ],
+      { network: NET },
+    );
+    expect(nodes.map((n) => [n.name, n.backendData])).toEqual([
+      ['plain', { ASN: 64512 }],
+      ['vtep', { ASN: 64512, VNI: 1, VtepMAC: '0a:58:0a:f4:00:01' }],
+    ]);
+    expect(Object.fromEntries(skipped.map((s) => [s.entry, s.reason]))).toEqual({
+      'mac-without-vni': 'unparsable',
+      'vni-without-mac': 'unparsable',
+      'vni-too-big': 'unparsable',
+      'multicast-mac': 'bad-mac',
+      'not-a-mac': 'bad-mac',
+    });
+  });
+
+  it('sees a BGP node\'s new VTEP MAC as a change (a recreated device must be re-programmed)', () => {
+    const node = (mac: string) => validateRemoteEntries([entry('n', 1, { backendType: 'bgp', backendData: { ASN: 64512, VNI: 1, VtepMAC: mac } })], { network: NET }).nodes;
+    expect(sameNodes(node('0a:58:0a:f4:00:01'), node('0a:58:0a:f4:00:01'))).toBe(true);
+    expect(sameNodes(node('0a:58:0a:f4:00:01'), node('0a:58:0a:f4:00:02'))).toBe(false);
+  });
+
   it('skips subnets overlapping the local lease', () => {
     const got = reasons([entry('same', 5), entry('inside', 6, { subnet: '10.244.5.128/25' }), entry('around', 7, { subnet: '10.244.4.0/23' }), entry('ok', 8)], NET, {
       local: { subnet: '10.244.5.0/24' },

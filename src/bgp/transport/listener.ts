@@ -34,6 +34,8 @@ export interface ListenerStats {
   rejectedUnknown: number;
   /** Closed because the peer already had maxPerPeer connections open. */
   rejectedBusy: number;
+  /** accept(2) failures after listening (ENFILE, ENOMEM…): counted, never fatal. */
+  acceptErrors: number;
 }
 
 function socketFd(handle: unknown): number | undefined {
@@ -45,10 +47,16 @@ export class BgpListener {
   private readonly server: net.Server;
   private readonly peers = new Map<string, ListenerPeer>();
   private readonly open = new Map<string, number>();
-  readonly stats: ListenerStats = { accepted: 0, rejectedUnknown: 0, rejectedBusy: 0 };
+  readonly stats: ListenerStats = { accepted: 0, rejectedUnknown: 0, rejectedBusy: 0, acceptErrors: 0 };
 
   constructor(private readonly options: ListenerOptions = {}) {
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => this.onConnection(socket));
+    // Node reports a failed accept as an 'error' event on the server; without a listener that is
+    // an uncaught exception, i.e. anyone able to push the process to a resource limit with
+    // connections could kill the daemon. The server keeps listening: count it and go on.
+    this.server.on('error', () => {
+      if (this.server.listening) this.stats.acceptErrors++;
+    });
   }
 
   async listen(): Promise<void> {

@@ -448,6 +448,8 @@ export const ROWS: AttributeRow[] = [
     decode(v, ctx) {
       if (ctx.options.fourOctetAs) return undefined;
       if (v.length !== 8) return lengthError('AS4_AGGREGATOR', v.length, '8');
+      // RFC 7607 §2: AS 0 here is malformed too; merged in, it became an AGGREGATOR naming AS 0.
+      if (u32(v, 0) === 0) return { subcode: UPDATE_OPTIONAL_ATTRIBUTE_ERROR, reason: 'AS4_AGGREGATOR AS 0' };
       ctx.as4Aggregator = { asn: u32(v, 0), address: ipv4ToText(u32(v, 4)) };
       return undefined;
     },

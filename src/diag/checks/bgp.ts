@@ -64,19 +64,24 @@ async function checkRoutes(facts: NodeFacts): Promise<Finding[]> {
       findings.push({ check, severity: 'error', what: `${node.name}: no route to ${node.subnet} via ${node.publicIP}${daemonState}`, why: `packets to its pods follow the default route instead of going to ${node.name}; the daemon re-installs it on its next resync (\`weft status\` shows why it is not there), or restore it by hand now`, fix });
       continue;
     }
-    const gateway = route.gateway ?? route.nexthops?.[0]?.gateway;
-    if (route.protocol !== RTPROT_WEFT || gateway !== node.publicIP) {
-      findings.push({ check, severity: 'error', what: `${node.name}: route to ${node.subnet} is via ${gateway ?? '-'} proto ${route.protocol}, not via ${node.publicIP} proto ${RTPROT_WEFT}${daemonState}`, why: `packets to its pods do not go to ${node.name}`, fix });
+    // Any weft route will do: behind an eBGP ToR the next hop is the ToR, over two ToRs it is
+    // ECMP, with CrossSubnet it may be the VXLAN device. Only a mesh route via the node itself
+    // is checked further, for a next hop the kernel cannot reach directly.
+    const gateways = route.nexthops?.length ? route.nexthops.map((h) => h.gateway) : [route.gateway];
+    if (route.protocol !== RTPROT_WEFT) {
+      findings.push({ check, severity: 'error', what: `${node.name}: route to ${node.subnet} is via ${gateways.join(', ') || '-'} proto ${route.protocol}, not a proto ${RTPROT_WEFT} route${daemonState}`, why: `somebody else's route decides where packets to ${node.name}'s pods go`, fix });
       continue;
     }
-    const hop = await facts.nl.routes.get(node.publicIP).catch(() => undefined);
-    if (!hop || hop.type !== 'unicast' || hop.gateway !== undefined) {
-      findings.push({ check, severity: 'error', what: `${node.name}: next hop ${node.publicIP} of ${node.subnet} is not directly reachable (${hop ? `${hop.type}${hop.gateway ? ` via ${hop.gateway}` : ''}` : 'no route'})`, why: 'the kernel cannot hand packets for its pods to the node', fix: `restore the underlay route to ${node.publicIP} (check ${command('ip', 'route', 'get', node.publicIP)} and the node's address), then ${fix}` });
-      continue;
+    if (gateways.length === 1 && gateways[0] === node.publicIP) {
+      const hop = await facts.nl.routes.get(node.publicIP).catch(() => undefined);
+      if (!hop || hop.type !== 'unicast' || hop.gateway !== undefined) {
+        findings.push({ check, severity: 'error', what: `${node.name}: next hop ${node.publicIP} of ${node.subnet} is not directly reachable (${hop ? `${hop.type}${hop.gateway ? ` via ${hop.gateway}` : ''}` : 'no route'})`, why: 'the kernel cannot hand packets for its pods to the node', fix: `restore the underlay route to ${node.publicIP} (check ${command('ip', 'route', 'get', node.publicIP)} and the node's address), then ${fix}` });
+        continue;
+      }
     }
     healthy++;
   }
-  if (healthy > 0) findings.unshift({ check, severity: 'ok', what: `${healthy} of ${remotes.length} remote nodes have a proto ${RTPROT_WEFT} route via their node IP` });
+  if (healthy > 0) findings.unshift({ check, severity: 'ok', what: `${healthy} of ${remotes.length} remote nodes have a proto ${RTPROT_WEFT} route` });
   if (remotes.length === 0) findings.push({ check, severity: 'ok', what: 'no remote nodes in /status: nothing to route' });
   return findings;
 }
