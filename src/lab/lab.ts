@@ -267,7 +267,8 @@ export class Lab {
    * `direct` because a neighbor range is otherwise taken as multihop; `error wait time 1, 2` so a
    * restarted daemon is accepted again at once (BIRD waits 60 s+ by default).
    */
-  async startBird(config?: string): Promise<void> {
+  /** BIRD in the underlay namespace; `extraArgs` e.g. ['-R'] (graceful restart recovery after a crash). */
+  async startBird(config?: string, extraArgs: string[] = []): Promise<void> {
     const { runDir, serviceIP, underlayNetns } = this.layout;
     const conf = join(runDir, 'bird.conf');
     writeFileSync(
@@ -285,7 +286,7 @@ protocol bgp tor {
 }
 `,
     );
-    const child = startDetached('bird', ['-f', '-c', conf, '-s', this.birdSocket, '-P', join(runDir, 'bird.pid')], { netns: underlayNetns, logFile: join(runDir, 'bird.log') });
+    const child = startDetached('bird', ['-f', '-c', conf, '-s', this.birdSocket, '-P', join(runDir, 'bird.pid'), ...extraArgs], { netns: underlayNetns, logFile: join(runDir, 'bird.log') });
     if (child.pid === undefined) throw new Error('could not start bird');
     this.state.torPid = child.pid;
     this.save();
