@@ -906,7 +906,7 @@ export class EtcdRegistry implements NodeRegistry {
         preSkipped.push({ entry: name, reason: 'unparsable', detail: entry.unparsable ?? 'value is unusable' });
         continue;
       }
-      raws.push({ name, ...entry.raw });
+      raws.push({ name, ...entry.raw, claimedAt: entry.createRevision });
     }
     const result = validateRemoteEntries(raws, {
       network: this.options.network,

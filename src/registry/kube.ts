@@ -82,7 +82,7 @@ export class KubeRegistryError extends Error {
 
 /** The parts of a Node we read; both client-node's V1Node and raw watch JSON fit it. */
 interface NodeLike {
-  metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> | null };
+  metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> | null; creationTimestamp?: Date | string };
   spec?: { podCIDR?: string; podCIDRs?: string[] | null } | null;
   status?: {
     addresses?: { type?: string; address?: string }[] | null;
@@ -188,6 +188,10 @@ export function remoteEntryOf(node: NodeLike, names: AnnotationNames): RawNodeEn
     backendData: annotations[names.backendData],
   };
   if (cidrs.v6 !== undefined) entry.ipv6Subnet = cidrs.v6;
+  // The older Node keeps a disputed subnet (validate.ts); the client gives a Date, a raw object a string.
+  const created = node.metadata?.creationTimestamp;
+  const ms = created instanceof Date ? created.getTime() : typeof created === 'string' ? Date.parse(created) : NaN;
+  if (Number.isFinite(ms)) entry.claimedAt = BigInt(ms);
   if (annotations[names.publicIPv6] !== undefined) entry.publicIPv6 = annotations[names.publicIPv6];
   if (annotations[names.backendV6Data] !== undefined) entry.backendV6Data = annotations[names.backendV6Data];
   return entry;

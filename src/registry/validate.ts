@@ -31,6 +31,12 @@ export interface RawNodeEntry {
   /** Parsed JSON, or the JSON text itself (annotations are strings). */
   backendData: unknown;
   backendV6Data?: unknown;
+  /**
+   * When the entry claimed its subnet (etcd create revision; Node creation time in ms): of two
+   * overlapping entries the earlier claim wins, so a newcomer cannot take a running node's
+   * subnet by choosing a name that sorts first.
+   */
+  claimedAt?: bigint;
 }
 
 export interface ValidateContext {
@@ -286,10 +292,21 @@ function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** Earlier claim first (entries without one last), then name: the same order on every node. */
+function byClaim(a: RawNodeEntry, b: RawNodeEntry): number {
+  if (a.claimedAt !== b.claimedAt) {
+    if (a.claimedAt === undefined) return 1;
+    if (b.claimedAt === undefined) return -1;
+    return a.claimedAt < b.claimedAt ? -1 : 1;
+  }
+  return byName(a, b);
+}
+
 /**
- * Validates raw remote entries. Overlaps between two remote entries are decided by name: the
- * entry whose name sorts first is kept and the other skipped ('overlaps-other'). Name order is
- * the same on every node, so all nodes agree on who wins without coordination.
+ * Validates raw remote entries. Overlaps between two remote entries are decided by who claimed
+ * first (claimedAt), then by name: the entry that comes first is kept and the other skipped
+ * ('overlaps-other'). The order is the same on every node, so all nodes agree on who wins
+ * without coordination.
  */
 export function validateRemoteEntries(raws: readonly RawNodeEntry[], ctx: ValidateContext): ValidationResult {
   const skipped: SkippedEntry[] = [];
@@ -307,7 +324,7 @@ export function validateRemoteEntries(raws: readonly RawNodeEntry[], ctx: Valida
   }
 
   const candidates: Candidate[] = [];
-  for (const raw of [...raws].sort(byName)) {
+  for (const raw of [...raws].sort(byClaim)) {
     try {
       candidates.push(checkEntry(raw, v4Net, v6Net, ctx));
     } catch (err) {
@@ -327,7 +344,7 @@ export function validateRemoteEntries(raws: readonly RawNodeEntry[], ctx: Valida
       continue;
     }
     if (owner !== undefined) {
-      skipped.push({ entry: c.node.name, reason: 'overlaps-other', detail: `subnet ${which} overlaps node ${owner}'s (kept: its name sorts first)` });
+      skipped.push({ entry: c.node.name, reason: 'overlaps-other', detail: `subnet ${which} overlaps node ${owner}'s (kept: it claimed first, or its name sorts first)` });
       continue;
     }
     owned4.add(c.v4, c.node.name);
@@ -335,6 +352,7 @@ export function validateRemoteEntries(raws: readonly RawNodeEntry[], ctx: Valida
     nodes.push(c.node);
   }
   skipped.sort((a, b) => (a.entry < b.entry ? -1 : a.entry > b.entry ? 1 : a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+  nodes.sort(byName);
   return { nodes, skipped };
 }
 

@@ -299,7 +299,7 @@ export function registryContract(name: string, factory: RegistryHarnessFactory):
       await skips.until('overlaps-local');
     });
 
-    it('of two overlapping remote entries keeps the one whose name sorts first', async () => {
+    it('of two overlapping remote entries keeps the one that claimed first (here also the one whose name sorts first)', async () => {
       const skips = new SkipRecorder();
       const registry = await newRegistry(SELF, SELF_IP, skips);
       await registry.register(spec());

@@ -283,3 +283,16 @@ describe('validateRemoteEntries (property, well-formed entries)', () => {
     );
   });
 });
+
+describe('a hostile entry claiming a running node\'s subnet', () => {
+  it('loses to the entry that claimed the subnet first, whatever its name', () => {
+    const NETW = { network: '10.244.0.0/16', subnetLen: 24 };
+    const victim = { name: 'zz-victim', subnet: '10.244.30.0/24', publicIP: '192.0.2.30', backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: '0a:00:00:00:00:30' }, claimedAt: 100n };
+    const thief = { name: 'aa-thief', subnet: '10.244.30.0/25', publicIP: '192.0.2.66', backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: '0a:00:00:00:00:66' }, claimedAt: 200n };
+    for (const order of [[victim, thief], [thief, victim]]) {
+      const { nodes, skipped } = validateRemoteEntries(order, { network: NETW });
+      expect(nodes.map((n) => n.name)).toEqual(['zz-victim']);
+      expect(skipped).toMatchObject([{ entry: 'aa-thief', reason: 'overlaps-other' }]);
+    }
+  });
+});
