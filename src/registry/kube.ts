@@ -96,6 +96,9 @@ interface WatchStatus {
   message?: string;
 }
 
+/** A watch open this long without failing shows the API is healthy again (the backoff restarts). */
+const HEALTHY_WATCH_MS = 2000;
+
 /** The names of our annotations under one prefix (flannel's names, so both can share them). */
 export function annotationNames(prefix: string) {
   return {
@@ -553,11 +556,13 @@ export class KubeRegistry implements NodeRegistry {
       let events = 0;
       let settled = false;
       let silenceTimer: NodeJS.Timeout | undefined;
+      let healthyTimer: NodeJS.Timeout | undefined;
       let controller: AbortController | undefined;
       const finish = (end: WatchEnd): void => {
         if (settled) return;
         settled = true;
         clearTimeout(silenceTimer);
+        clearTimeout(healthyTimer);
         signal.removeEventListener('abort', onClose);
         controller?.abort();
         this.currentWatch = undefined;
@@ -593,8 +598,17 @@ export class KubeRegistry implements NodeRegistry {
         .watch('/api/v1/nodes', { allowWatchBookmarks: true, resourceVersion: this.resourceVersion, timeoutSeconds }, onEvent, onDone)
         .then((c) => {
           controller = c;
-          if (settled) c.abort();
-          else this.currentWatch = c;
+          if (settled) {
+            c.abort();
+            return;
+          }
+          this.currentWatch = c;
+          // A watch the server kept open for a while is progress too, events or not: after an
+          // outage the next failure must not start from the outage's long backoff. A server
+          // that ends or 410s every watch at once never gets here, so it cannot make us spin.
+          healthyTimer = setTimeout(() => {
+            if (!settled) this.retry.reset();
+          }, HEALTHY_WATCH_MS);
         })
         .catch((error: unknown) => finish({ kind: 'error', error }));
     });

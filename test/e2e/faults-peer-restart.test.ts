@@ -15,11 +15,15 @@ import { continuousPing, waitFor, weftRoutes } from '../helpers/lab-probes.js';
 
 const id = () => `wg${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 
+// One protocol per node, not `neighbor range`: a restarting BIRD (-R) waits for the End-of-RIB of
+// the neighbours it knows before it sends its own, and dynamic neighbours are unknown until they
+// reconnect — with a range it would end its RIB to node1 before node3 is back, and node1 would
+// rightly drop node3's stale route.
+const NODE_IPS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
 const birdConf = (gracefulRestart: boolean): string => `router id 192.0.2.1;
 protocol device {}
-protocol bgp tor {
+template bgp node {
   local 192.0.2.1 as 64512;
-  neighbor range 192.0.2.0/24 internal;
   direct;
   rr client;
   error wait time 1, 2;
@@ -27,6 +31,7 @@ protocol bgp tor {
   graceful restart time 30;
   ipv4 { import all; export all; };
 }
+${NODE_IPS.map((ip, i) => `protocol bgp node${i + 1} from node { neighbor ${ip} as 64512; }`).join('\n')}
 `;
 
 describeKernel('a peer router restarts: graceful restart keeps routes, without it they go (lab --tor=bird)', ['etcd', 'etcdctl', 'ping', 'bird', 'birdc'], () => {
