@@ -23,10 +23,11 @@ import { Lab } from '../src/lab/lab.js';
 import { labLayout } from '../src/lab/layout.js';
 import { removeLab } from '../src/lab/lab.js';
 import { run } from '../src/lab/exec.js';
-import { Netlink, RTPROT_WEFT, type NetlinkEvent } from '../src/netlink/index.js';
+import { Netlink, RTPROT_WEFT } from '../src/netlink/index.js';
 import { etcdSubnetKey } from '../src/registry/etcd.js';
 import { EtcdWriter } from './etcd-writer-client.js';
-import { environment, environmentLine, mean, monotonicMs, percentile, withCleanup } from './harness.js';
+import { environment, environmentLine, monotonicMs, summary, withCleanup, type Cleanup, type Summary } from './harness.js';
+import { RouteWaiters } from './route-events.js';
 
 export interface ConvergenceBenchOptions {
   nodes: number;
@@ -49,7 +50,7 @@ interface Joiner {
   publicIP: string;
 }
 
-interface JoinSample {
+export interface JoinSample {
   join: number;
   /** registry write → last node programmed, ms */
   allMs: number;
@@ -59,44 +60,6 @@ interface JoinSample {
   watchMs: number;
   ipMs: number;
   netlinkMs: number;
-}
-
-/** Waits for one route notification (action, protocol, dst) from every node namespace. */
-class RouteWaiters {
-  private readonly waiting = new Map<string, { remaining: Set<number>; times: Map<number, number>; done: (times: Map<number, number>) => void }>();
-
-  listener(node: number): (event: NetlinkEvent) => void {
-    return (event) => {
-      if (event.kind !== 'route') return;
-      const at = monotonicMs();
-      const w = this.waiting.get(`${event.action}|${event.route.protocol}|${event.route.dst}`);
-      if (!w || !w.remaining.has(node)) return;
-      w.remaining.delete(node);
-      w.times.set(node, at);
-      if (w.remaining.size === 0) w.done(w.times);
-    };
-  }
-
-  /** Arm before writing; resolves with each node's arrival time (CLOCK_MONOTONIC ms). */
-  expect(action: 'new' | 'del', protocol: number, dst: string, nodes: number[]): Promise<Map<number, number>> {
-    const key = `${action}|${protocol}|${dst}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const w = this.waiting.get(key);
-        this.waiting.delete(key);
-        reject(new Error(`route ${action} ${dst} (proto ${protocol}) not seen within ${TIMEOUT_MS} ms on node(s) ${[...(w?.remaining ?? [])].join(', ')}`));
-      }, TIMEOUT_MS);
-      this.waiting.set(key, {
-        remaining: new Set(nodes),
-        times: new Map(),
-        done: (times) => {
-          clearTimeout(timer);
-          this.waiting.delete(key);
-          resolve(times);
-        },
-      });
-    });
-  }
 }
 
 function joiner(k: number, subnet: string): Joiner {
@@ -158,106 +121,115 @@ async function ipWrites(netns: string[], j: Joiner, add: boolean): Promise<void>
 
 const fmt = (ms: number): string => ms.toFixed(1);
 
+/** The subnets the lab's nodes hold (from their daemons' /status), and `count` free ones from the top of 10.244.0.0/16. */
+export async function freeLabSubnets(lab: Lab, count: number): Promise<string[]> {
+  const used = new Set<string>();
+  for (const node of lab.state.nodes) {
+    const status = (await lab.daemonStatus(node.index)) as { subnet?: string };
+    if (!status.subnet) throw new Error(`node${node.index} has no subnet`);
+    used.add(status.subnet);
+  }
+  const free: string[] = [];
+  for (let third = 255; third >= 0 && free.length < count; third--) if (!used.has(`10.244.${third}.0/24`)) free.push(`10.244.${third}.0/24`);
+  if (free.length < count) throw new Error(`only ${free.length} free subnets for ${count} joins`);
+  return free;
+}
+
+/**
+ * Builds an N-node VXLAN lab (removed by `cleanup`) and times J joins and leaves with their
+ * references; `bgp-convergence` calls this for its in-run VXLAN figure.
+ */
+export async function measureVxlanConvergence(cleanup: Cleanup, options: { id: string; nodes: number; joins: number }): Promise<JoinSample[]> {
+  const { id } = options;
+  const samples: JoinSample[] = [];
+  cleanup.add(`lab ${id} down`, () => removeLab(labLayout(id)));
+  const lab = await Lab.up({ id, nodes: options.nodes, podsPerNode: 0, onProgress: (line) => process.stderr.write(`${line}\n`) });
+  const nodes = lab.state.nodes.map((n) => n.index);
+  const free = await freeLabSubnets(lab, options.joins);
+
+  const waiters = new RouteWaiters(TIMEOUT_MS);
+  const handles = new Map<number, { nl: Netlink; dev: number }>();
+  for (const i of nodes) {
+    const netns = lab.nodeLayout(i).netns;
+    const nl = Netlink.open({ netns });
+    cleanup.add(`netlink node${i}`, () => nl.close());
+    const stream = nl.subscribe(['route'], waiters.listener(i));
+    cleanup.add(`events node${i}`, () => stream.close());
+    handles.set(i, { nl, dev: await nl.ifindex(DEVICE) });
+    await run('ip', ['-n', netns, 'link', 'add', REF_DEVICE, 'type', 'vxlan', 'id', '2', 'dstport', '8473', 'dev', 'eth0', 'nolearning']);
+    await run('ip', ['-n', netns, 'link', 'set', REF_DEVICE, 'up']);
+  }
+  const nodeNetns = nodes.map((i) => lab.nodeLayout(i).netns);
+
+  const writer = EtcdWriter.start(cleanup, lab.layout.underlayNetns, lab.layout.etcdEndpoint);
+  const watchSeen = new Map<string, number>();
+  await writer.watch(`${PREFIX}/subnets/`, (e) => {
+    if (e.event === 'put') watchSeen.set(e.key, e.atMs);
+  });
+
+  process.stderr.write(`… ${options.joins} joins and leaves over ${nodes.length} nodes\n`);
+  for (let k = 0; k < options.joins; k++) {
+    const j = joiner(k + 1, free[k]!);
+    const key = etcdSubnetKey(PREFIX, j.subnet);
+    const value = JSON.stringify({ PublicIP: j.publicIP, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: j.mac }, NodeName: j.name });
+
+    // weft: registry write → every node programmed
+    const joined = waiters.expect('new', RTPROT_WEFT, j.subnet, nodes);
+    const put = await writer.put(key, value);
+    const times = [...(await joined).values()];
+    const problems = await checkProgrammed(handles, j, true);
+    if (problems.length > 0) throw new Error(`join ${k + 1} (${j.subnet}): not programmed as expected: ${problems.join('; ')}`);
+    // The watch event and the put's answer travel separately: give the event a moment.
+    for (let waited = 0; !watchSeen.has(key) && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    const watchAt = watchSeen.get(key);
+    if (watchAt === undefined) throw new Error(`join ${k + 1}: the writer's watch did not see its own put within 2 s`);
+
+    const left = waiters.expect('del', RTPROT_WEFT, j.subnet, nodes);
+    const del = await writer.delete(key);
+    const leaveTimes = [...(await left).values()];
+    let gone: string[] = [];
+    for (let attempt = 0; attempt < 40; attempt++) {
+      gone = await checkProgrammed(handles, j, false);
+      if (gone.length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (gone.length > 0) throw new Error(`leave ${k + 1} (${j.subnet}): entries left behind: ${gone.join('; ')}`);
+
+    // references without a registry: the same writes by iproute2, then over netlink, on the
+    // reference device
+    const ref = { ...j, subnet: `10.245.${k & 255}.0/24`, vtep: `10.245.${k & 255}.0` };
+    const ipJoined = waiters.expect('new', REF_PROTO, ref.subnet, nodes);
+    const ipStart = monotonicMs();
+    await ipWrites(nodeNetns, ref, true);
+    const ipTimes = [...(await ipJoined).values()];
+    await ipWrites(nodeNetns, ref, false);
+    const nlJoined = waiters.expect('new', REF_PROTO, ref.subnet, nodes);
+    const nlStart = monotonicMs();
+    await netlinkWrites(handles, ref, true);
+    const nlTimes = [...(await nlJoined).values()];
+    await netlinkWrites(handles, ref, false);
+
+    samples.push({
+      join: k + 1,
+      allMs: Math.max(...times) - put.sentMs,
+      firstMs: Math.min(...times) - put.sentMs,
+      leaveMs: Math.max(...leaveTimes) - del.sentMs,
+      watchMs: watchAt - put.sentMs,
+      ipMs: Math.max(...ipTimes) - ipStart,
+      netlinkMs: Math.max(...nlTimes) - nlStart,
+    });
+  }
+  writer.close();
+  return samples;
+}
+
 export async function runConvergenceBench(options: ConvergenceBenchOptions): Promise<void> {
   const env = environment();
   const id = `wbconv-${process.pid.toString(36)}`;
-  const samples: JoinSample[] = [];
-  await withCleanup(async (cleanup) => {
-    cleanup.add(`lab ${id} down`, () => removeLab(labLayout(id)));
-    const lab = await Lab.up({ id, nodes: options.nodes, podsPerNode: 0, onProgress: (line) => process.stderr.write(`${line}\n`) });
-    const nodes = lab.state.nodes.map((n) => n.index);
-
-    // The subnets the lab's nodes hold; joiners take free ones from the top of 10.244.0.0/16.
-    const used = new Set<string>();
-    for (const i of nodes) {
-      const status = (await lab.daemonStatus(i)) as { subnet?: string };
-      if (!status.subnet) throw new Error(`node${i} has no subnet`);
-      used.add(status.subnet);
-    }
-    const free: string[] = [];
-    for (let third = 255; third >= 0 && free.length < options.joins; third--) if (!used.has(`10.244.${third}.0/24`)) free.push(`10.244.${third}.0/24`);
-    if (free.length < options.joins) throw new Error(`only ${free.length} free subnets for ${options.joins} joins`);
-
-    const waiters = new RouteWaiters();
-    const handles = new Map<number, { nl: Netlink; dev: number }>();
-    for (const i of nodes) {
-      const netns = lab.nodeLayout(i).netns;
-      const nl = Netlink.open({ netns });
-      cleanup.add(`netlink node${i}`, () => nl.close());
-      const stream = nl.subscribe(['route'], waiters.listener(i));
-      cleanup.add(`events node${i}`, () => stream.close());
-      handles.set(i, { nl, dev: await nl.ifindex(DEVICE) });
-      await run('ip', ['-n', netns, 'link', 'add', REF_DEVICE, 'type', 'vxlan', 'id', '2', 'dstport', '8473', 'dev', 'eth0', 'nolearning']);
-      await run('ip', ['-n', netns, 'link', 'set', REF_DEVICE, 'up']);
-    }
-    const nodeNetns = nodes.map((i) => lab.nodeLayout(i).netns);
-
-    const writer = EtcdWriter.start(cleanup, lab.layout.underlayNetns, lab.layout.etcdEndpoint);
-    const watchSeen = new Map<string, number>();
-    await writer.watch(`${PREFIX}/subnets/`, (e) => {
-      if (e.event === 'put') watchSeen.set(e.key, e.atMs);
-    });
-
-    process.stderr.write(`… ${options.joins} joins and leaves over ${nodes.length} nodes\n`);
-    for (let k = 0; k < options.joins; k++) {
-      const j = joiner(k + 1, free[k]!);
-      const key = etcdSubnetKey(PREFIX, j.subnet);
-      const value = JSON.stringify({ PublicIP: j.publicIP, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: j.mac }, NodeName: j.name });
-
-      // weft: registry write → every node programmed
-      const joined = waiters.expect('new', RTPROT_WEFT, j.subnet, nodes);
-      const put = await writer.put(key, value);
-      const times = [...(await joined).values()];
-      const problems = await checkProgrammed(handles, j, true);
-      if (problems.length > 0) throw new Error(`join ${k + 1} (${j.subnet}): not programmed as expected: ${problems.join('; ')}`);
-      // The watch event and the put's answer travel separately: give the event a moment.
-      for (let waited = 0; !watchSeen.has(key) && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-      const watchAt = watchSeen.get(key);
-      if (watchAt === undefined) throw new Error(`join ${k + 1}: the writer's watch did not see its own put within 2 s`);
-
-      const left = waiters.expect('del', RTPROT_WEFT, j.subnet, nodes);
-      const del = await writer.delete(key);
-      const leaveTimes = [...(await left).values()];
-      let gone: string[] = [];
-      for (let attempt = 0; attempt < 40; attempt++) {
-        gone = await checkProgrammed(handles, j, false);
-        if (gone.length === 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      if (gone.length > 0) throw new Error(`leave ${k + 1} (${j.subnet}): entries left behind: ${gone.join('; ')}`);
-
-      // references without a registry: the same writes by iproute2, then over netlink, on the
-      // reference device
-      const ref = { ...j, subnet: `10.245.${k & 255}.0/24`, vtep: `10.245.${k & 255}.0` };
-      const ipJoined = waiters.expect('new', REF_PROTO, ref.subnet, nodes);
-      const ipStart = monotonicMs();
-      await ipWrites(nodeNetns, ref, true);
-      const ipTimes = [...(await ipJoined).values()];
-      await ipWrites(nodeNetns, ref, false);
-      const nlJoined = waiters.expect('new', REF_PROTO, ref.subnet, nodes);
-      const nlStart = monotonicMs();
-      await netlinkWrites(handles, ref, true);
-      const nlTimes = [...(await nlJoined).values()];
-      await netlinkWrites(handles, ref, false);
-
-      samples.push({
-        join: k + 1,
-        allMs: Math.max(...times) - put.sentMs,
-        firstMs: Math.min(...times) - put.sentMs,
-        leaveMs: Math.max(...leaveTimes) - del.sentMs,
-        watchMs: watchAt - put.sentMs,
-        ipMs: Math.max(...ipTimes) - ipStart,
-        netlinkMs: Math.max(...nlTimes) - nlStart,
-      });
-    }
-    writer.close();
-  });
+  const samples = await withCleanup((cleanup) => measureVxlanConvergence(cleanup, { id, nodes: options.nodes, joins: options.joins }));
 
   type Row = { measure: string; p50: number; p99: number; max: number; mean: number };
-  const stat = (pick: (s: JoinSample) => number): { p50: number; p99: number; max: number; mean: number } => {
-    const v = samples.map(pick);
-    return { p50: percentile(v, 50), p99: percentile(v, 99), max: Math.max(...v), mean: mean(v) };
-  };
+  const stat = (pick: (s: JoinSample) => number): Summary => summary(samples.map(pick));
   const rows = [
     { measure: `node joins → all ${options.nodes} nodes programmed (weft)`, ...stat((s) => s.allMs) },
     { measure: 'node joins → first node programmed (weft)', ...stat((s) => s.firstMs) },

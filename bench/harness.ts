@@ -48,6 +48,26 @@ export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+export interface Summary {
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** p50, p99 (nearest rank), max and mean of a sample. */
+export function summary(values: readonly number[]): Summary {
+  return { p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values), mean: mean(values) };
+}
+
+/** User + system CPU seconds a process has used so far (/proc/PID/stat, clock ticks of 1/100 s). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** A compiled helper next to this file (dist/bench/NAME.js); the benches run from dist. */
 export function helperScript(name: string): string {
   const path = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);

@@ -25,6 +25,7 @@ import { RTPROT_WEFT } from '../src/netlink/index.js';
 import { etcdSubnetKey } from '../src/registry/etcd.js';
 import { EtcdWriter } from './etcd-writer-client.js';
 import { environment, environmentLine, processMemoryMB, withCleanup } from './harness.js';
+import { remoteNode as remote, WIDE_NETWORK, type RemoteNode as Remote } from './remote-nodes.js';
 
 export interface ScaleBenchOptions {
   nodes: number;
@@ -35,23 +36,6 @@ const TARGET_RATIO = 2;
 const TARGET_RSS_MB = 120;
 const DEVICE = 'flannel.1';
 const PREFIX = '/weft/network';
-const WIDE_NETWORK = '10.0.0.0/8';
-
-interface Remote {
-  name: string;
-  subnet: string;
-  vtep: string;
-  mac: string;
-  publicIP: string;
-}
-
-/** The i-th remote (1-based): subnets from 10.1.0.0 up, clear of the lab's own 10.244.0.0/16. */
-function remote(i: number): Remote {
-  const [hi, lo] = [i >> 8, i & 255];
-  const hex = (n: number): string => n.toString(16).padStart(2, '0');
-  if (1 + hi >= 244) throw new Error('too many remote nodes for this bench (max 62463)');
-  return { name: `scale-node-${String(i).padStart(5, '0')}`, subnet: `10.${1 + hi}.${lo}.0/24`, vtep: `10.${1 + hi}.${lo}.0`, mac: `0a:58:0a:${hex(hi)}:${hex(lo)}:01`, publicIP: `198.18.${hi}.${lo}` };
-}
 
 function countEntries(netns: string): { neighbours: number; fdb: number; routes: number } {
   const json = (cmd: string, args: string[]): unknown[] => JSON.parse(execFileSync(cmd, ['-n', netns, '-j', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }) || '[]') as unknown[];

@@ -214,6 +214,30 @@ export function buildProgram(): Command {
       await runFuzzBench({ cases: opts.cases, target: opts.target, workers: opts.workers, hangMs: opts.hangMs, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.json ? { json: opts.json } : {}) });
     });
 
+  bench
+    .command('bgp-convergence')
+    .description('a node joins (etcd write) → every node has its BGP route, node mesh and BIRD route reflector; p50/p99 against VXLAN and BIRD in the same run (root)')
+    .addOption(new Option('--nodes <n>', 'lab nodes').default(10).argParser(parsePositiveInt))
+    .addOption(new Option('--joins <n>', 'joins per topology (each followed by a leave), at most 150').default(50).argParser(parsePositiveInt))
+    .addOption(new Option('--topology <name...>', 'BGP topologies').choices(['mesh', 'rr']))
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { nodes: number; joins: number; topology?: ('mesh' | 'rr')[]; json?: string }) => {
+      const { runBgpConvergenceBench } = await import('../bench/bgp-convergence.js');
+      await runBgpConvergenceBench({ nodes: opts.nodes, joins: opts.joins, ...(opts.topology ? { modes: opts.topology } : {}), ...(opts.json ? { json: opts.json } : {}) });
+    });
+
+  bench
+    .command('bgp-scale')
+    .description('N nodes\' podCIDRs through a BIRD route reflector into a weft node\'s kernel (mesh off): time, RSS, CPU, withdrawal; against BIRD as a client of the same reflector (root)')
+    .addOption(new Option('--nodes <n>', 'remote nodes (registry entries and routes)').default(5000).argParser(parsePositiveInt))
+    .addOption(new Option('--withdraw <n>', 'routes withdrawn afterwards (node removal)').default(1000).argParser(parsePositiveInt))
+    .option('--cpu-prof <dir>', 'run the daemon under V8\'s CPU profiler, profile written to this directory')
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .action(async (opts: { nodes: number; withdraw: number; cpuProf?: string; json?: string }) => {
+      const { runBgpScaleBench } = await import('../bench/bgp-scale.js');
+      await runBgpScaleBench({ nodes: opts.nodes, withdraw: opts.withdraw, ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}), ...(opts.json ? { json: opts.json } : {}) });
+    });
+
   return program;
 }
 
