@@ -19,7 +19,14 @@
 //
 // The Loc-RIB changes on its own (UPDATEs arrive between reconciles), so the backend also syncs
 // the kernel on every best-path batch and tells the daemon (onChange) when a node's state moved.
-// Each sync is level-triggered: dump weft's routes, diff (route-diff.ts), write the minimum.
+// Two kinds of pass, never overlapping:
+//  - full (reconcile, i.e. every registry snapshot and resync period, and the end of a graceful
+//    restart): level-triggered — dump weft's routes, resolve next hops (cached 10 s), diff
+//    (route-diff.ts), write the minimum; this also repairs drift;
+//  - incremental (between reconciles): only the prefixes whose best paths changed, against the
+//    kernel as the last full pass saw it plus our writes since. One route change then costs one write, not a pass over the whole table (at 5000
+//    nodes: ~1 ms instead of ~200 ms, weft bench bgp-scale).
+// Writes go out with bounded concurrency, so the netlink layer packs them into shared datagrams.
 // Graceful restart: if weft routes are already in the kernel at start we are a restarting speaker
 // (R and F bits set), and no route is removed until every peer has sent End-of-RIB (or the restart
 // time has passed), so a SIGKILL + restart loses no packet. stop() deliberately does not send a
@@ -34,6 +41,7 @@ import { SessionAdapter } from '../../src/bgp/rib/session-adapter.js';
 import { Speaker } from '../../src/bgp/speaker.js';
 import { BgpListener } from '../../src/bgp/transport/listener.js';
 import { CEASE_BFD_DOWN } from '../../src/bgp/wire/errors.js';
+import { mapPooled } from '../../src/util/map-pooled.js';
 import { rootLogger, type Logger } from '../../src/log.js';
 import { isNetlinkError, Netlink, RTPROT_WEFT, type RouteInfo } from '../../src/netlink/index.js';
 import type { Lease, RemoteNode } from '../../src/registry/types.js';
@@ -41,7 +49,7 @@ import type { Backend, BackendDetails, BackendStartResult, LocalNode, NodeReport
 import { canonical, importVerdict, type ImportFacts, type SubnetOwner } from './import-policy.js';
 import type { BgpOptions } from './options.js';
 import { desiredPeers, type LocalBgpNode } from './peers.js';
-import { planRoutes, type WantedRoute } from './route-diff.js';
+import { planRoutes, routeMatches, type WantedRoute } from './route-diff.js';
 
 export interface BgpBackendDeps {
   /** The kernel to program; left open by stop() (the caller owns it). */
@@ -60,15 +68,24 @@ export interface BgpBackendDeps {
   refuseNextHop?: (nextHop: string, resolved: RouteInfo) => string | undefined;
 }
 
-interface SyncResult {
+interface PassCounts {
   added: number;
   changed: number;
   removed: number;
   errors: number;
-  /** Why a prefix is not in the kernel (pending/failed), by canonical prefix. */
-  notInstalled: Map<string, { state: 'pending' | 'failed'; reason: string }>;
-  installed: Set<string>;
 }
+
+type NotInstalled = { state: 'pending' | 'failed'; reason: string };
+type Hop = { gateway: string; index: number };
+
+/** Kernel writes in flight at once (see src/util/map-pooled.ts). */
+const WRITES_IN_FLIGHT = 128;
+/**
+ * How long a next hop's resolution is trusted. Re-resolving 5000 next hops costs ~200 ms, too much
+ * for every registry snapshot; an underlay route change is followed within this time, like any
+ * other drift within a resync period.
+ */
+const HOP_CACHE_MS = 10_000;
 
 export class BgpBackend implements Backend {
   readonly type = 'bgp' as const;
@@ -95,8 +112,16 @@ export class BgpBackend implements Backend {
   private holdRemovalsUntil = 0;
   private readonly endOfRibFrom = new Set<string>();
   private running: Promise<unknown> = Promise.resolve();
-  private syncScheduled = false;
-  private last: SyncResult | undefined;
+  /** Prefixes whose best paths changed since the last pass (incremental work). */
+  private readonly dirty = new Map<string, { afi: Afi; key: PrefixKey }>();
+  private incrementalQueued = false;
+  /** Prefixes in the kernel as we want them, and why the others are not. */
+  private readonly installed = new Set<string>();
+  private readonly notInstalled = new Map<string, NotInstalled>();
+  /** Our routes in the kernel by dst: the last full dump plus our writes since. */
+  private readonly kernel = new Map<string, RouteInfo>();
+  /** Next-hop resolutions, each trusted for HOP_CACHE_MS (the underlay changes rarely). */
+  private hops = new Map<string, { hop: Hop | string; at: number }>();
   private lastStates = '';
   private changeListeners: (() => void)[] = [];
   private stopped = false;
@@ -138,10 +163,14 @@ export class BgpBackend implements Backend {
       createSession: SessionAdapter.factory({ listener: this.listener, log: { info: (o, m) => log.info(o, m), debug: (o, m) => log.debug(o, m) } }),
       log: (level, fields, message) => log[level](fields, message),
     });
-    this.speaker.on('changes', () => this.scheduleSync());
+    this.speaker.on('changes', (changes) => {
+      for (const c of changes) this.dirty.set(c.prefix, { afi: c.afi, key: c.key });
+      this.scheduleIncremental();
+    });
     this.speaker.on('endOfRib', (peer) => {
       this.endOfRibFrom.add(peer);
-      this.scheduleSync();
+      // The end of a graceful restart may allow removals: that takes a full pass.
+      if (this.holdRemovalsUntil !== 0) void this.fullPass().then(() => this.notifyIfChanged(), (err: unknown) => this.log.warn({ err: (err as Error).message }, 'route sync failed'));
     });
     if (this.options.peers.some((p) => p.bfd)) this.startBfd();
     this.log.info({ routerId, asn, listen: `${local.publicIP}:${listenPort}`, routeReflector: this.clusterId, restarting, keptRoutes: leftover.length }, 'bgp started');
@@ -170,8 +199,8 @@ export class BgpBackend implements Backend {
     this.updateFacts(remotes, desired.nodePeers);
     this.speaker.setPeers(desired.peers);
     this.bfd?.setPeers(this.options.peers.filter((p) => p.bfd).map((p) => ({ peer: p.address, local: this.local!.publicIP })));
-    const result = await this.sync();
-    const report: ReconcileReport = { nodes: remotes.map((n) => this.nodeReport(n, result)), added: result.added, changed: result.changed, removed: result.removed, errors: result.errors, durationMs: 0 };
+    const result = await this.fullPass();
+    const report: ReconcileReport = { nodes: remotes.map((n) => this.nodeReport(n)), added: result.added, changed: result.changed, removed: result.removed, errors: result.errors, durationMs: 0 };
     report.durationMs = performance.now() - started;
     this.lastStates = statesKey(report.nodes);
     const level = report.errors > 0 ? 'warn' : report.added + report.changed + report.removed > 0 ? 'info' : 'debug';
@@ -274,10 +303,10 @@ export class BgpBackend implements Backend {
     this.speaker?.reimport();
   }
 
-  private nodeReport(node: RemoteNode, result: SyncResult): NodeReport {
+  private nodeReport(node: RemoteNode): NodeReport {
     const base = { node: node.name, subnet: node.subnet };
-    if (result.installed.has(node.subnet)) return { ...base, state: 'programmed' };
-    const why = result.notInstalled.get(node.subnet);
+    if (this.installed.has(node.subnet)) return { ...base, state: 'programmed' };
+    const why = this.notInstalled.get(node.subnet);
     if (why) return { ...base, state: why.state, reason: why.reason };
     const refused = this.refusals.get(node.subnet);
     if (refused !== undefined) return { ...base, state: 'pending', reason: `refused by import policy (${refused})` };
@@ -285,24 +314,28 @@ export class BgpBackend implements Backend {
     return { ...base, state: 'pending', reason: 'no BGP route learned yet' };
   }
 
-  private scheduleSync(): void {
-    if (this.syncScheduled || this.stopped) return;
-    this.syncScheduled = true;
-    setImmediate(() => {
-      this.syncScheduled = false;
-      if (this.stopped) return;
-      void this.sync()
-        .then((result) => {
-          const key = statesKey(this.remotes.map((n) => this.nodeReport(n, result)));
-          if (key !== this.lastStates) for (const l of this.changeListeners) l();
-        })
-        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'route sync failed'));
+  private scheduleIncremental(): void {
+    if (this.incrementalQueued || this.stopped) return;
+    this.incrementalQueued = true;
+    // Queued behind the running pass; all changes up to the moment it starts are taken at once.
+    const pass = this.running.then(async () => {
+      this.incrementalQueued = false;
+      if (this.stopped || this.dirty.size === 0) return;
+      await this.incrementalPass();
+      this.notifyIfChanged();
     });
+    this.running = pass.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'route sync failed'));
   }
 
-  /** One level-triggered pass over the kernel; passes never overlap. */
-  private sync(): Promise<SyncResult> {
-    const pass = this.running.then(() => this.syncOnce());
+  /** Tell the daemon when a node's state moved since the last report (it reconciles and reports). */
+  private notifyIfChanged(): void {
+    const key = statesKey(this.remotes.map((n) => this.nodeReport(n)));
+    if (key !== this.lastStates) for (const l of this.changeListeners) l();
+  }
+
+  /** A full level-triggered pass over the kernel, queued behind any running pass. */
+  private fullPass(): Promise<PassCounts> {
+    const pass = this.running.then(() => this.runFullPass());
     this.running = pass.catch(() => undefined);
     return pass;
   }
@@ -319,56 +352,126 @@ export class BgpBackend implements Backend {
     return true;
   }
 
-  private async syncOnce(): Promise<SyncResult> {
+  /** What the kernel should hold for one Loc-RIB prefix: a route, or why not. */
+  private async wantedFor(afi: Afi, key: PrefixKey, prefix: string): Promise<WantedRoute | NotInstalled | undefined> {
+    const multipath = this.speaker!.locRib[afi].multipath(key);
+    if (multipath.length === 0) return undefined;
+    // Every path in the Loc-RIB passed the import filter; the multipath set is the ECMP group.
+    const gateways = [...new Set(multipath.map((p) => p.attrs.nextHop))].sort();
+    const nexthops: Hop[] = [];
+    const why: string[] = [];
+    const now = Date.now();
+    for (const gw of gateways) {
+      let cached = this.hops.get(gw);
+      if (cached === undefined || now - cached.at > HOP_CACHE_MS) {
+        cached = { hop: await this.resolve(gw), at: now };
+        this.hops.set(gw, cached);
+      }
+      const hop = cached.hop;
+      if (typeof hop === 'string') why.push(hop);
+      else nexthops.push(hop);
+    }
+    if (nexthops.length === 0) return { state: 'pending', reason: why.join('; ') };
+    return { dst: prefix, nexthops };
+  }
+
+  private async runFullPass(): Promise<PassCounts> {
     const speaker = this.speaker!;
-    const result: SyncResult = { added: 0, changed: 0, removed: 0, errors: 0, notInstalled: new Map(), installed: new Set() };
+    const counts: PassCounts = { added: 0, changed: 0, removed: 0, errors: 0 };
+    // Everything is looked at again: pending incremental work is covered; next hops whose
+    // resolution is older than HOP_CACHE_MS are resolved again, the others' entries dropped.
+    this.dirty.clear();
+    const now = Date.now();
+    for (const [gw, c] of this.hops) if (now - c.at > HOP_CACHE_MS) this.hops.delete(gw);
+    this.installed.clear();
+    this.notInstalled.clear();
     const wanted: WantedRoute[] = [];
     for (const afi of ['ipv4', 'ipv6'] as const) {
-      // Every path in the Loc-RIB passed the import filter; the multipath set is the ECMP group.
-      for (const [key, , multipath] of speaker.locRib[afi].entries()) {
+      for (const [key] of speaker.locRib[afi].entries()) {
         const prefix = formatPrefix(key);
-        const gateways = [...new Set(multipath.map((p) => p.attrs.nextHop))].sort();
-        const nexthops: WantedRoute['nexthops'] = [];
-        const why: string[] = [];
-        for (const gw of gateways) {
-          const hop = await this.resolve(gw);
-          if (typeof hop === 'string') why.push(hop);
-          else nexthops.push(hop);
-        }
-        if (nexthops.length === 0) result.notInstalled.set(prefix, { state: 'pending', reason: why.join('; ') });
-        else wanted.push({ dst: prefix, nexthops });
+        const want = await this.wantedFor(afi, key, prefix);
+        if (want === undefined) continue;
+        if ('state' in want) this.notInstalled.set(prefix, want);
+        else wanted.push(want);
       }
     }
     const actual = await this.ownRoutes();
-    const held = this.removalsHeld();
-    const plan = planRoutes(wanted, actual, { keepUnwanted: held });
-    for (const dst of plan.inSync) result.installed.add(dst);
-    const existing = new Set(actual.map((r) => r.dst));
-    for (const want of plan.replace) {
-      try {
-        await this.nl.routes.replace(want.nexthops.length === 1 ? { dst: want.dst, gateway: want.nexthops[0]!.gateway, dev: want.nexthops[0]!.index } : { dst: want.dst, nexthops: want.nexthops.map((h) => ({ gateway: h.gateway, dev: h.index })) });
-        result.installed.add(want.dst);
-        if (existing.has(want.dst)) result.changed++;
-        else result.added++;
-        this.log.info({ subnet: want.dst, via: want.nexthops.map((h) => h.gateway) }, 'route installed');
-      } catch (err) {
-        result.errors++;
-        result.notInstalled.set(want.dst, { state: 'failed', reason: `route: ${isNetlinkError(err) ? err.code : (err as Error).message}` });
-      }
-    }
-    for (const route of plan.remove) await this.remove(route, result);
-    return result;
+    this.kernel.clear();
+    for (const r of actual) this.kernel.set(r.dst, r);
+    const plan = planRoutes(wanted, actual, { keepUnwanted: this.removalsHeld() });
+    for (const dst of plan.inSync) this.installed.add(dst);
+    await mapPooled(plan.replace, WRITES_IN_FLIGHT, (want) => this.install(want, counts));
+    await mapPooled(plan.remove, WRITES_IN_FLIGHT, (route) => this.remove(route, counts));
+    return counts;
   }
 
-  private async remove(route: RouteInfo, result: SyncResult): Promise<void> {
+  private async incrementalPass(): Promise<void> {
+    const work = [...this.dirty.values()];
+    this.dirty.clear();
+    const counts: PassCounts = { added: 0, changed: 0, removed: 0, errors: 0 };
+    const held = this.removalsHeld();
+    const replace: WantedRoute[] = [];
+    const remove: RouteInfo[] = [];
+    for (const { afi, key } of work) {
+      const prefix = formatPrefix(key);
+      const want = await this.wantedFor(afi, key, prefix);
+      const have = this.kernel.get(prefix);
+      this.installed.delete(prefix);
+      this.notInstalled.delete(prefix);
+      if (want !== undefined && !('state' in want)) {
+        if (have !== undefined && routeMatches(have, want)) this.installed.add(prefix);
+        else replace.push(want);
+        continue;
+      }
+      if (want !== undefined) this.notInstalled.set(prefix, want);
+      if (have !== undefined && !held) remove.push(have);
+    }
+    await mapPooled(replace, WRITES_IN_FLIGHT, (want) => this.install(want, counts));
+    await mapPooled(remove, WRITES_IN_FLIGHT, (route) => this.remove(route, counts));
+    if (counts.added + counts.changed + counts.removed + counts.errors > 0) {
+      this.log.info({ prefixes: work.length, added: counts.added, changed: counts.changed, removed: counts.removed, errors: counts.errors }, 'routes synced');
+    }
+  }
+
+  private async install(want: WantedRoute, counts: PassCounts): Promise<void> {
+    const existed = this.kernel.has(want.dst);
+    const single = want.nexthops.length === 1 ? want.nexthops[0]! : undefined;
+    try {
+      await this.nl.routes.replace(single ? { dst: want.dst, gateway: single.gateway, dev: single.index } : { dst: want.dst, nexthops: want.nexthops.map((h) => ({ gateway: h.gateway, dev: h.index })) });
+    } catch (err) {
+      counts.errors++;
+      this.notInstalled.set(want.dst, { state: 'failed', reason: `route: ${isNetlinkError(err) ? err.code : (err as Error).message}` });
+      return;
+    }
+    this.installed.add(want.dst);
+    this.kernel.set(want.dst, {
+      family: want.dst.includes(':') ? 6 : 4,
+      dst: want.dst,
+      table: 254,
+      protocol: RTPROT_WEFT,
+      scope: 0,
+      type: 'unicast',
+      onlink: false,
+      ...(single ? { gateway: single.gateway, index: single.index } : { nexthops: want.nexthops.map((h) => ({ gateway: h.gateway, index: h.index })) }),
+    } as RouteInfo);
+    if (existed) counts.changed++;
+    else counts.added++;
+    this.log.debug({ subnet: want.dst, via: want.nexthops.map((h) => h.gateway) }, 'route installed');
+  }
+
+  private async remove(route: RouteInfo, result: PassCounts): Promise<void> {
     try {
       // The device too: with a foreign datapath (CrossSubnet) the same destination may have been
       // taken over by it since the dump, and that route is not ours to delete.
       await this.nl.routes.delete({ dst: route.dst, protocol: RTPROT_WEFT, ...(route.metric !== undefined ? { metric: route.metric } : {}), ...(route.index !== undefined && !route.nexthops?.length ? { dev: route.index } : {}) });
       result.removed++;
-      this.log.info({ subnet: route.dst }, 'route removed');
+      if (this.kernel.get(route.dst) === route) this.kernel.delete(route.dst);
+      this.log.debug({ subnet: route.dst }, 'route removed');
     } catch (err) {
-      if (isNetlinkError(err) && err.code === 'ESRCH') return; // already gone
+      if (isNetlinkError(err) && err.code === 'ESRCH') {
+        if (this.kernel.get(route.dst) === route) this.kernel.delete(route.dst);
+        return; // already gone
+      }
       result.errors++;
       this.log.warn({ subnet: route.dst, err: (err as Error).message }, 'route removal failed');
     }
