@@ -9,8 +9,16 @@
 // passive peers, connection collision detection (§6.8, BGP Identifier then AS as RFC 6286 says),
 // NOTIFICATION before close on every error, FSM errors with RFC 6608 subcodes, RFC 7606 UPDATE
 // outcomes handed up instead of a reset, and the RFC 4724 rule that a new OPEN from a peer with
-// graceful restart replaces its Established session. Not covered: DelayOpen, collision detection
-// in Established by configuration (always closes the new connection), ConnectRetry jitter.
+// graceful restart replaces its Established session.
+//
+// Collisions (both ends dialling at once, as in a full mesh when a node joins) never wait for a
+// timer: an in-flight dial is not cancelled when the peer's connection arrives (the peer may
+// already be using it) but kept as the candidate; when the primary connection is lost or the
+// peer's Cease 6/7 says it kept the other one, the session continues on the candidate or the
+// pending dial; and in Established an OPEN on a candidate that §6.8 would keep is left unanswered
+// until the peer shows whether it moved (see holdCandidate). With nothing left, a lost collision
+// listens in Active and redials after about a second (jittered), not after the idle hold.
+// Not covered: DelayOpen, ConnectRetry jitter for the configured ConnectRetry timer.
 //
 // Pure logic: connections, the dialer and the clock are injected (src/bgp/transport/types.ts,
 // src/bgp/timer.ts), so every transition is unit-testable without sockets.
@@ -155,13 +163,24 @@ interface Transition {
   detail?: string;
 }
 
+/**
+ * How long to wait before dialling again after losing a collision with nothing left to go on with
+ * (seconds): short, since the peer is up and talking to us, and jittered (RFC 4271 §10: 0.75–1 of
+ * the value) so that two nodes in this state do not dial each other in lockstep again.
+ */
+const collisionRetrySeconds = (): number => 1 * (0.75 + Math.random() * 0.25);
+
+const isCollisionCease = (m: NotificationMessage): boolean => m.code === ERR_CEASE && m.subcode === CEASE_CONNECTION_COLLISION_RESOLUTION;
+
 const notification = (code: number, subcode: number, data: Uint8Array = new Uint8Array(0)): NotificationMessage => ({ type: 'notification', code, subcode, data });
 
 export class Fsm extends EventEmitter<FsmEvents> {
   private stateValue = BgpState.Idle;
   private conn: BgpConnection | undefined;
-  /** An incoming connection tracked until its OPEN decides a collision (§6.8). */
+  /** A second connection (the peer's, or our dial completing late) until its OPEN decides the collision (§6.8). */
   private candidate: BgpConnection | undefined;
+  /** The peer's OPEN on the candidate, held unanswered while Established (see holdCandidate). */
+  private candidateOpen: OpenMessage | undefined;
   private dialing: DialAttempt | undefined;
   private negotiatedValue: Negotiated | undefined;
   private running = false;
@@ -296,7 +315,13 @@ export class Fsm extends EventEmitter<FsmEvents> {
       this.emit('down', info);
     }
     if (t.next === BgpState.Idle) this.enterIdle(from !== BgpState.Idle && t.reason !== TransitionReason.ManualStop && t.reason !== TransitionReason.ManualStart);
-    if (t.next === BgpState.Established && from !== BgpState.Established) this.establishedAt = this.clock.now();
+    if (t.next === BgpState.Established && from !== BgpState.Established) {
+      this.establishedAt = this.clock.now();
+      // The peer sent its KEEPALIVE on this connection, so it is the peer's connection too: a dial
+      // of ours still in flight can only be the peer's collision candidate, and is not needed.
+      this.dialing?.cancel();
+      this.dialing = undefined;
+    }
     if (from !== t.next || t.reason === TransitionReason.PeerRestarted || t.reason === TransitionReason.CollisionLost) {
       this.log?.info({ peer: this.config.peerAddress, from, to: t.next, reason: t.reason, detail: t.detail }, 'bgp state change');
       this.emit('stateChange', change);
@@ -362,11 +387,14 @@ export class Fsm extends EventEmitter<FsmEvents> {
     else if (conn === this.candidate) this.candidateEvent(conn, ev);
   }
 
-  /** Connection established: send our OPEN, wait for theirs under the large hold (§8.2.2). */
+  /**
+   * Connection established: send our OPEN, wait for theirs under the large hold (§8.2.2). A dial
+   * still in flight is left running: when both ends dial at once, its connect may already have
+   * completed in the kernel and the peer may be using it as ITS connection, so cancelling it would
+   * reset the connection the peer chose. If it completes, it becomes the collision candidate.
+   */
   private openSentWith(conn: BgpConnection, reason: TransitionReason): Transition {
     this.connectRetry.stop();
-    this.dialing?.cancel();
-    this.dialing = undefined;
     this.adopt(conn);
     this.send(conn, this.config.localOpen);
     this.hold.start(this.config.openSentHoldTime);
@@ -498,8 +526,8 @@ export class Fsm extends EventEmitter<FsmEvents> {
       case 'tcpAccepted':
         return this.openSentWith(ev.conn, TransitionReason.TcpAccepted);
       case 'tcpConnected':
-        ev.conn.close();
-        return undefined;
+        // A dial that outlived the connection it raced with (see openSentWith).
+        return this.openSentWith(ev.conn, TransitionReason.TcpConnected);
       default:
         return this.common(ev);
     }
@@ -514,24 +542,24 @@ export class Fsm extends EventEmitter<FsmEvents> {
           if (err !== undefined) return this.fail(notification(err.code, err.subcode, err.data), TransitionReason.OpenRejected, err.message);
           return this.acceptOpen(m, TransitionReason.OpenReceived);
         }
-        if (m.type === 'notification') return this.receivedNotification(m);
+        if (m.type === 'notification') return this.collisionLostOnPrimary(m) ?? this.receivedNotification(m);
         return this.fail(notification(ERR_FSM, FSM_UNEXPECTED_IN_OPENSENT), TransitionReason.FsmError, `${m.type} in OpenSent`);
       }
       case 'holdExpired':
         return this.fail(notification(ERR_HOLD_TIMER_EXPIRED, 0), TransitionReason.HoldTimerExpired, 'no OPEN within the OpenSent hold time');
-      case 'closed':
+      case 'closed': {
+        const next = this.continueWithoutPrimary(ev.reason);
+        if (next !== undefined) return next;
         // §8.2.2 OpenSent, TcpConnectionFails: back to Active, listening, ConnectRetry running.
-        this.conn = undefined;
         this.hold.stop();
         this.connectRetry.start(this.config.connectRetryTime);
         return { next: BgpState.Active, reason: TransitionReason.ConnectionClosed, detail: ev.reason };
+      }
       case 'decodeError':
         return this.decodeFailed(ev.error);
       case 'tcpAccepted':
-        return this.track(ev.conn);
       case 'tcpConnected':
-        ev.conn.close();
-        return undefined;
+        return this.track(ev.conn);
       default:
         return this.common(ev);
     }
@@ -545,7 +573,7 @@ export class Fsm extends EventEmitter<FsmEvents> {
           this.hold.start(this.negotiatedValue?.holdTime ?? 0);
           return { next: BgpState.Established, reason: TransitionReason.KeepaliveReceived };
         }
-        if (m.type === 'notification') return this.receivedNotification(m);
+        if (m.type === 'notification') return this.collisionLostOnPrimary(m) ?? this.receivedNotification(m);
         return this.fail(notification(ERR_FSM, FSM_UNEXPECTED_IN_OPENCONFIRM), TransitionReason.FsmError, `${m.type} in OpenConfirm`);
       }
       case 'keepaliveExpired':
@@ -554,14 +582,12 @@ export class Fsm extends EventEmitter<FsmEvents> {
       case 'holdExpired':
         return this.fail(notification(ERR_HOLD_TIMER_EXPIRED, 0), TransitionReason.HoldTimerExpired, 'hold timer expired in OpenConfirm');
       case 'closed':
-        return this.lostConnection(ev.reason);
+        return this.continueWithoutPrimary(ev.reason) ?? this.lostConnection(ev.reason);
       case 'decodeError':
         return this.decodeFailed(ev.error);
       case 'tcpAccepted':
-        return this.track(ev.conn);
       case 'tcpConnected':
-        ev.conn.close();
-        return undefined;
+        return this.track(ev.conn);
       default:
         return this.common(ev);
     }
@@ -574,6 +600,25 @@ export class Fsm extends EventEmitter<FsmEvents> {
         const n = this.negotiatedValue;
         // RFC 4271 §8.2.2: KEEPALIVE and UPDATE restart the HoldTimer; we count any message.
         if (n !== undefined) this.hold.start(n.holdTime);
+        if (m.type === 'notification' && isCollisionCease(m)) {
+          // The peer was not Established yet when it resolved the collision, and chose the other
+          // connection (see holdCandidate): continue there rather than start over.
+          if (this.heldCandidate() !== undefined) {
+            this.lastNotificationReceived = m;
+            this.emit('notificationReceived', m);
+            this.switchToHeldCandidate('peer kept the other connection (Cease 6/7)', false);
+            return undefined;
+          }
+          // A peer can only still be resolving a collision within its OpenConfirm hold time; a
+          // Cease 6/7 on an older session is an ordinary NOTIFICATION (Idle, idle hold).
+          const resolvingMs = (n?.holdTime || this.config.openSentHoldTime) * 1000;
+          if (this.candidate !== undefined || this.clock.now() - this.establishedAt < resolvingMs) return this.collisionLostOnPrimary(m);
+        }
+        if (this.heldCandidate() !== undefined) {
+          // Anything else on this connection: the peer is Established on it too and will close the
+          // other one; so do we.
+          this.dropCandidate(notification(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION));
+        }
         switch (m.type) {
           case 'keepalive':
             return undefined;
@@ -625,7 +670,10 @@ export class Fsm extends EventEmitter<FsmEvents> {
 
   // ---- connection collision (§6.8) ----------------------------------------------------------------
 
-  /** A second connection while one is past Active: send our OPEN on it and wait for the peer's. */
+  /**
+   * A second connection while one is past Active (the peer's, or our own dial completing late):
+   * send our OPEN on it and wait for the peer's, which decides the collision.
+   */
   private track(conn: BgpConnection): undefined {
     if (this.candidate !== undefined) {
       // One candidate at a time: a third connection is noise.
@@ -633,6 +681,7 @@ export class Fsm extends EventEmitter<FsmEvents> {
       return undefined;
     }
     this.candidate = conn;
+    this.candidateOpen = undefined;
     conn.attach({
       message: (message) => this.fromConn(conn, { kind: 'message', message }),
       decodeError: (error) => this.fromConn(conn, { kind: 'decodeError', error }),
@@ -661,6 +710,13 @@ export class Fsm extends EventEmitter<FsmEvents> {
     }
     if (ev.kind !== 'message') return;
     const m = ev.message;
+    if (m.type === 'keepalive' && this.heldCandidate() === conn) {
+      // The peer was still in OpenConfirm, resolved the collision for this connection and moved
+      // here (its Cease on the old one may still be on the way): follow it.
+      this.switchToHeldCandidate('peer moved to the other connection', true);
+      this.dispatch(ev);
+      return;
+    }
     if (m.type !== 'open') {
       this.dropCandidate(m.type === 'notification' ? undefined : notification(ERR_FSM, FSM_UNEXPECTED_IN_OPENSENT));
       return;
@@ -672,12 +728,15 @@ export class Fsm extends EventEmitter<FsmEvents> {
     }
     const from = this.stateValue;
     if (from === BgpState.Established) {
-      if (this.negotiatedValue?.gracefulRestart !== undefined) {
+      // Only the peer dialling us again means it restarted; our own dial is a collision leftover.
+      if (this.negotiatedValue?.gracefulRestart !== undefined && conn.direction === 'incoming') {
         // RFC 4724 §4.2: the peer restarted; its old session is gone, the new one takes over.
         this.conn?.close();
         this.replaceWithCandidate(conn, m, TransitionReason.PeerRestarted, 'new OPEN from a graceful-restart peer');
-      } else {
+      } else if (this.keepExisting(m)) {
         this.dropCandidate(notification(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION));
+      } else {
+        this.holdCandidate(m);
       }
       return;
     }
@@ -692,23 +751,97 @@ export class Fsm extends EventEmitter<FsmEvents> {
 
   /**
    * §6.8: keep the connection initiated by the speaker with the higher BGP Identifier (RFC 6286
-   * §2.3: equal identifiers → the higher AS number wins). Two connections in the same direction:
-   * keep the older.
+   * §2.3: equal identifiers → the higher AS number wins). Both ends compute the same answer, which
+   * is what lets each of them drop its side of the other connection. Two connections in the same
+   * direction: keep the older.
    */
   private keepExisting(peerOpen: OpenMessage): boolean {
     const existing = this.conn;
+    const candidate = this.candidate;
     if (existing === undefined) return false;
-    if (existing.direction === 'incoming') return true;
+    if (candidate === undefined || existing.direction === candidate.direction) return true;
     const local = ipv4FromText(this.config.routerId);
     const remote = ipv4FromText(peerOpen.bgpId);
     const localWins = local !== remote ? local > remote : this.config.localAs > peerOpen.myAs;
-    // The candidate is incoming (initiated by the peer); the existing one is ours.
-    return localWins;
+    return (existing.direction === 'outgoing') === localWins;
+  }
+
+  /**
+   * The primary connection is gone in OpenSent or OpenConfirm: closed, or the peer resolved the
+   * collision against it. The peer then keeps the other connection, which we either hold as the
+   * candidate (continue on it, in OpenSent: our OPEN is out, the peer's is due) or are still
+   * dialling (wait for it in Connect). Starting over instead would close the very connection the
+   * peer kept and leave both ends waiting for a timer. Undefined when there is nothing to go on with.
+   */
+  private continueWithoutPrimary(reason: string): Transition | undefined {
+    this.conn?.close();
+    this.conn = undefined;
+    const c = this.candidate;
+    if (c === undefined && this.dialing === undefined) return undefined;
+    this.keepalive.stop();
+    this.negotiatedValue = undefined;
+    if (c !== undefined) {
+      this.candidate = undefined;
+      this.conn = c;
+      this.connectRetry.stop();
+      this.hold.start(this.config.openSentHoldTime);
+      return { next: BgpState.OpenSent, reason: TransitionReason.CollisionLost, detail: `${reason}; continuing on the ${c.direction} connection` };
+    }
+    this.hold.stop();
+    this.connectRetry.start(this.config.connectRetryTime);
+    return { next: BgpState.Connect, reason: TransitionReason.CollisionLost, detail: `${reason}; waiting for our connect` };
+  }
+
+  /** Cease / Connection Collision Resolution on the primary while another connection is alive. */
+  private collisionLostOnPrimary(m: NotificationMessage): Transition | undefined {
+    if (!isCollisionCease(m)) return undefined;
+    this.lastNotificationReceived = m;
+    this.emit('notificationReceived', m);
+    const detail = 'peer kept the other connection (Cease 6/7)';
+    const next = this.continueWithoutPrimary(detail);
+    if (next !== undefined) return next;
+    // Nothing to go on with: the connection the peer kept is still on its way to us (the listener
+    // has not handed it over yet), or it failed. Not an error of this peer, so no idle hold (Idle
+    // would refuse that very connection): listen in Active, and dial again soon if nothing comes.
+    this.hold.stop();
+    this.keepalive.stop();
+    this.negotiatedValue = undefined;
+    this.connectRetry.start(this.config.passive ? this.config.connectRetryTime : collisionRetrySeconds());
+    return { next: BgpState.Active, reason: TransitionReason.CollisionLost, detail: `${detail}; listening` };
+  }
+
+  /**
+   * Established, and the peer's OPEN arrived on a candidate that §6.8 would keep. RFC 4271 closes
+   * the new connection in Established, but the peer may not have been Established yet when it
+   * read our OPEN on the candidate: then it resolved by BGP Identifier, dropped this connection
+   * with Cease 6/7 and is continuing on the candidate; closing the candidate too would leave both
+   * ends with nothing. So leave the OPEN unanswered until the peer shows which case it is: Cease
+   * 6/7 here or a KEEPALIVE on the candidate (it moved: follow), any other message here (it is
+   * Established here and will close the candidate: close it too).
+   */
+  private holdCandidate(open: OpenMessage): void {
+    this.candidateOpen = open;
+    this.log?.debug({ peer: this.config.peerAddress }, 'bgp collision in Established: waiting for the peer to choose');
+  }
+
+  private heldCandidate(): BgpConnection | undefined {
+    return this.stateValue === BgpState.Established && this.candidateOpen !== undefined ? this.candidate : undefined;
+  }
+
+  /** `notifyOld`: Cease 6/7 on the connection left, unless the peer already closed it with one. */
+  private switchToHeldCandidate(detail: string, notifyOld: boolean): void {
+    const c = this.candidate;
+    const open = this.candidateOpen;
+    if (c === undefined || open === undefined) return;
+    if (this.conn !== undefined && notifyOld) this.notifyAndClose(this.conn, notification(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION));
+    this.conn?.close();
+    this.replaceWithCandidate(c, open, TransitionReason.CollisionLost, detail);
   }
 
   private replaceWithCandidate(conn: BgpConnection, open: OpenMessage, reason: TransitionReason, detail: string): void {
     const from = this.stateValue;
     this.candidate = undefined;
+    this.candidateOpen = undefined;
     this.connectRetry.stop();
     this.keepalive.stop();
     this.hold.stop();

@@ -107,3 +107,71 @@ export function peerOpen(over: Partial<OpenMessage> = {}): OpenMessage {
     ...over,
   };
 }
+
+/**
+ * One end of an in-memory TCP connection between two FSMs under test. What one end sends (and its
+ * FIN on close) travels to the other end and waits there until the test delivers it, one item at
+ * a time, so a test chooses the order in which events on different connections arrive. Nothing is
+ * delivered before attach(), as with a paused socket.
+ */
+export class LinkedConnection implements BgpConnection {
+  readonly sent: BgpMessage[] = [];
+  closed = false;
+  private peer: LinkedConnection | undefined;
+  private handler: ConnectionHandler | undefined;
+  private readonly arriving: ({ message: BgpMessage } | { fin: string })[] = [];
+
+  private constructor(
+    readonly direction: ConnectionDirection,
+    readonly localAddress: string,
+    readonly remoteAddress: string,
+  ) {}
+
+  /** A connection from `from` to `to`: [the dialer's outgoing end, the listener's incoming end]. */
+  static pair(from: string, to: string): [LinkedConnection, LinkedConnection] {
+    const out = new LinkedConnection('outgoing', from, to);
+    const inc = new LinkedConnection('incoming', to, from);
+    out.peer = inc;
+    inc.peer = out;
+    return [out, inc];
+  }
+
+  attach(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  setOptions(): void {}
+
+  send(m: BgpMessage): number {
+    if (this.closed) return 0;
+    this.sent.push(m);
+    this.peer?.arriving.push({ message: m });
+    return 19;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = undefined;
+    this.peer?.arriving.push({ fin: 'connection closed by peer' });
+  }
+
+  /** Something in flight can be handed to this end now. */
+  get deliverable(): boolean {
+    return !this.closed && this.handler !== undefined && this.arriving.length > 0;
+  }
+
+  /** Hand the next message (or the peer's close) to this end's owner. */
+  deliverOne(): void {
+    const next = this.deliverable ? this.arriving.shift() : undefined;
+    if (next === undefined) return;
+    if ('message' in next) {
+      this.handler?.message(next.message);
+      return;
+    }
+    const h = this.handler;
+    this.closed = true;
+    this.handler = undefined;
+    h?.closed(next.fin);
+  }
+}

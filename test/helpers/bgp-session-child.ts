@@ -13,6 +13,8 @@ import type { NotificationMessage } from '../../src/bgp/wire/index.js';
 interface ChildConfig {
   session: SessionConfig;
   listen?: { host: string; port: number };
+  /** Start the session at this wall-clock time (ms): two children dial each other at one instant. */
+  startAt?: number;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
   session.on('notificationSent', (n) => write({ event: 'notificationSent', ...note(n) }));
   session.on('notificationReceived', (n) => write({ event: 'notificationReceived', ...note(n) }));
   session.on('update', (u, outcome) => write({ event: 'update', nlri: u.nlri.length, mp: u.attributes.mpReach?.nlri.length ?? 0, outcome }));
+  if (cfg.startAt !== undefined) await new Promise((r) => setTimeout(r, Math.max(0, cfg.startAt! - Date.now())));
   session.start();
   write({ event: 'ready' });
 

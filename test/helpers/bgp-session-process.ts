@@ -92,8 +92,9 @@ export class SessionProcess {
     return this.child.pid ?? 0;
   }
 
-  static async start(ns: string, session: SessionConfig, listen?: { host: string; port: number }): Promise<SessionProcess> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, compileChild(), JSON.stringify({ session, listen })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `startAt` (wall clock, ms): the child starts its session then, not at once ('ready' follows). */
+  static async start(ns: string, session: SessionConfig, listen?: { host: string; port: number }, startAt?: number): Promise<SessionProcess> {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, compileChild(), JSON.stringify({ session, listen, startAt })], { stdio: ['pipe', 'pipe', 'pipe'] });
     const p = new SessionProcess(child);
     await p.waitFor((e) => e.event === 'ready', 15_000);
     return p;

@@ -115,14 +115,17 @@ describe('Connect and Active', () => {
     expect(dialer.attempts).toHaveLength(2);
   });
 
-  it('an inbound connection in Connect cancels our attempt and is used', () => {
+  it('an inbound connection in Connect is used; our attempt goes on and, once connected, is a collision candidate', () => {
     const { fsm, dialer } = setup();
     fsm.start();
     const c = new FakeConnection('incoming');
     fsm.acceptConnection(c);
-    expect(dialer.last.cancelled).toBe(true);
+    expect(dialer.last.cancelled).toBe(false);
     expect(fsm.state).toBe(BgpState.OpenSent);
     expect(c.sentTypes).toEqual(['open']);
+    const ours = dialer.connect();
+    expect(ours.closed).toBe(false);
+    expect(ours.sentTypes).toEqual(['open']);
   });
 
   it('an inbound connection in Active is used', () => {
@@ -492,8 +495,8 @@ describe('connection collision (§6.8)', () => {
     expect(fsm.state).toBe(BgpState.OpenConfirm);
   });
 
-  it('in Established a new connection is closed with Cease/7', () => {
-    const { fsm } = establish();
+  it('in Established a new connection that §6.8 would not keep is closed with Cease/7', () => {
+    const { fsm } = establish({ routerId: '192.0.2.200' });
     const theirs = new FakeConnection('incoming');
     fsm.acceptConnection(theirs);
     theirs.receive(peerOpen());
