@@ -295,6 +295,12 @@ describe('Speaker graceful restart (RFC 4724)', () => {
     const s = session(E1.address);
     s.establish();
     s.announce(['203.0.113.0/24']);
+    // A real session reports the drop after our NOTIFICATION as graceful (RFC 8538): the speaker
+    // itself must know that it reset the peer and keep nothing stale.
+    s.reset = (code, subcode, data) => {
+      s.resets.push({ code, subcode, data: [...data] });
+      s.emit('down', { reason: 'reset by us', graceful: true });
+    };
     speaker.resetPeer(E1.address, 10, 'BFD down');
     expect(s.resets).toEqual([{ code: 6, subcode: 10, data: [] }]);
     expect(speaker.locRib.ipv4.size).toBe(0);
