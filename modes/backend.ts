@@ -47,6 +47,8 @@ export interface NodeReport {
   state: NodeState;
   /** Why the node is not programmed (e.g. "route: ENETUNREACH", "next hop unreachable"). */
   reason?: string;
+  /** How its pods are reached, when a backend has more than one way (CrossSubnet: "vxlan"). */
+  datapath?: 'native' | 'vxlan';
 }
 
 export interface ReconcileReport {

@@ -130,10 +130,10 @@ export class CrossSubnetBackend implements Backend {
       const path = split.paths.get(node.name);
       if (path?.path === 'vxlan') {
         const r = overlayNodes.get(node.name) ?? { ...bgp, state: 'pending' as const, reason: 'not reported' };
-        return r.reason !== undefined ? { ...r, reason: `VXLAN (no BGP route): ${r.reason}` } : r;
+        return { ...r, datapath: 'vxlan', ...(r.reason !== undefined ? { reason: `VXLAN (no BGP route): ${r.reason}` } : {}) };
       }
       if (path?.path === 'none' && bgp.state !== 'programmed') return { ...bgp, reason: `${bgp.reason ?? 'no BGP route'}; ${path.reason}` };
-      return bgp;
+      return { ...bgp, datapath: 'native' };
     });
     return {
       nodes,

@@ -56,7 +56,7 @@ export interface DaemonStatus {
   underlay?: string;
   registryRevision?: string;
   lastReconcile?: Omit<ReconcileReport, 'nodes'> & { at: string; trigger: Trigger };
-  remoteNodes: { name: string; subnet: string; publicIP: string; state: string; reason?: string }[];
+  remoteNodes: { name: string; subnet: string; publicIP: string; state: string; reason?: string; datapath?: 'native' | 'vxlan' }[];
   /** BGP backend: the speaker's peers. */
   bgp?: BackendDetails['bgp'];
 }
@@ -181,7 +181,7 @@ export class Daemon {
       ...(bgp ? { bgp } : {}),
       remoteNodes: this.desired.map((n) => {
         const report = byNode.get(n.name);
-        return { name: n.name, subnet: n.subnet, publicIP: n.publicIP, state: report?.state ?? 'pending', ...(report?.reason ? { reason: report.reason } : {}) };
+        return { name: n.name, subnet: n.subnet, publicIP: n.publicIP, state: report?.state ?? 'pending', ...(report?.reason ? { reason: report.reason } : {}), ...(report?.datapath ? { datapath: report.datapath } : {}) };
       }),
     };
   }

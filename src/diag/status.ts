@@ -36,7 +36,15 @@ export function formatStatus(status: DaemonStatus): string {
   const nodes = status.remoteNodes;
   const programmed = nodes.filter((n) => n.state === 'programmed').length;
   lines.push('', `remote nodes: ${programmed} of ${nodes.length} programmed`);
-  if (nodes.length > 0) lines.push(table(['node', 'subnet', 'public IP', 'state', 'reason'], nodes.map((n) => [n.name, n.subnet, n.publicIP, n.state, n.reason ?? ''])));
+  // A datapath column only when the backend reports one (CrossSubnet: native or vxlan per node).
+  const paths = nodes.some((n) => n.datapath !== undefined);
+  if (nodes.length > 0) {
+    lines.push(
+      paths
+        ? table(['node', 'subnet', 'public IP', 'state', 'datapath', 'reason'], nodes.map((n) => [n.name, n.subnet, n.publicIP, n.state, n.datapath ?? '-', n.reason ?? '']))
+        : table(['node', 'subnet', 'public IP', 'state', 'reason'], nodes.map((n) => [n.name, n.subnet, n.publicIP, n.state, n.reason ?? ''])),
+    );
+  }
   if (status.bgp) {
     const { asn, routerId, peers, routeReflector } = status.bgp;
     const up = peers.filter((p) => p.state === 'Established').length;

@@ -59,6 +59,10 @@ describeKernel('weft daemon --backend=bgp with CrossSubnet "vxlan": two segments
       expect(status.mtu).toBe(1450);
       expect(readFileSync(join(n.dir, 'subnet.env'), 'utf8')).toMatch(/FLANNEL_MTU=1450/);
     }
+    // Which datapath carries each node, as /status (and weft status) tells the operator.
+    const paths = async (name: 'a1' | 'b1'): Promise<Record<string, string | undefined>> => Object.fromEntries((await c.status(c.node(name))).remoteNodes.map((r) => [r.name, r.datapath]));
+    expect(await paths('a1')).toEqual({ a2: 'native', b1: 'vxlan' });
+    expect(await paths('b1')).toEqual({ a1: 'vxlan', a2: 'vxlan' });
   });
 
   it('lets every pod reach every other pod, natively within A and over VXLAN across the router', async () => {

@@ -26,6 +26,20 @@ describe('formatStatus', () => {
     expect(out).not.toContain('advertised');
   });
 
+  it('adds a datapath column only when the backend reports one (CrossSubnet)', () => {
+    expect(formatStatus(base)).not.toContain('datapath');
+    const mixed: DaemonStatus = {
+      ...base,
+      remoteNodes: [
+        { name: 'node2', subnet: '10.244.2.0/24', publicIP: '192.0.2.12', state: 'programmed', datapath: 'native' },
+        { name: 'node3', subnet: '10.244.3.0/24', publicIP: '198.51.100.13', state: 'programmed', datapath: 'vxlan' },
+      ],
+    };
+    const out = formatStatus(mixed);
+    expect(out).toMatch(/node\s+subnet\s+public IP\s+state\s+datapath/);
+    expect(out).toMatch(/node3\s+10\.244\.3\.0\/24\s+198\.51\.100\.13\s+programmed\s+vxlan/);
+  });
+
   it('prints a peers table with state, uptime, counts and last error when status.bgp is present', () => {
     const status: DaemonStatus = {
       ...base,
