@@ -8,13 +8,12 @@
 // descriptors and RSS are sampled every 10 ms throughout; they must stay bounded and come back to
 // the baseline, while the mesh sessions and a pod-to-pod ping never notice. Figures are printed.
 import { readFileSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { closeFd } from '../../src/bgp/transport/sockopts.js';
 import { daemonGet } from '../../src/daemon/client.js';
 import { isAlive, run } from '../../src/lab/exec.js';
-import type { Lab } from '../../src/lab/lab.js';
 import { describeKernel } from '../helpers/env.js';
-import { HOSTILE_ASN, daemonPid, expectPodsConnected, expectUnharmed, hostileLab, mesh, nodeIp, peer, peers, pingWitness, processFootprint, type MeshSession } from '../helpers/hostile-bgp-lab.js';
+import { HOSTILE_ASN, daemonPid, nodeIp, peer, peers, processFootprint, hostileStage } from '../helpers/hostile-bgp-lab.js';
 import { waitFor } from '../helpers/lab-probes.js';
 import { openMessage, encode, rawConnect, RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
@@ -51,70 +50,57 @@ async function pool<T>(count: number, width: number, job: (i: number) => Promise
 }
 
 describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources, TCP-MD5, connection floods', ['etcd', 'etcdctl', 'ping', 'prlimit'], () => {
-  let lab: Lab;
-  let before: MeshSession[];
-  let ping: ReturnType<typeof pingWitness> | undefined;
+  const s = hostileStage({
+    prefix: 'hc',
+    peers: [
+      { Address: MD5_PEER, ASN: HOSTILE_ASN, Password: MD5_PASSWORD },
+      { Address: SLOW_PEER, ASN: HOSTILE_ASN },
+    ],
+    extraAddresses: UNCONFIGURED,
+  });
   const clientFds: number[] = [];
-
-  beforeAll(async () => {
-    lab = await hostileLab({
-      prefix: 'hc',
-      peers: [
-        { Address: MD5_PEER, ASN: HOSTILE_ASN, Password: MD5_PASSWORD },
-        { Address: SLOW_PEER, ASN: HOSTILE_ASN },
-      ],
-      extraAddresses: UNCONFIGURED,
-    });
-    before = await mesh(lab);
-    ping = pingWitness(lab);
-  }, 90_000);
-  afterAll(async () => {
+  afterAll(() => {
     for (const fd of clientFds.splice(0)) closeFd(fd);
-    try {
-      await ping?.stop().catch(() => undefined);
-    } finally {
-      await lab?.down();
-    }
   });
 
   describe('an address that is not a configured peer', () => {
     it('is closed at once without a single octet, even after sending a valid OPEN, and leaves no peer behind', async () => {
-      const p = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: UNCONFIGURED[0]!, remote: nodeIp(lab, 1) });
+      const p = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: UNCONFIGURED[0]!, remote: nodeIp(s.lab, 1) });
       p.send(encode(openMessage({ asn: HOSTILE_ASN, bgpId: UNCONFIGURED[0]! })));
       expect(await p.waitClosed(2000)).toBe(true);
       expect(p.received).toEqual([]);
-      expect((await peers(lab, 1)).map((x) => x.address)).not.toContain(UNCONFIGURED[0]);
-      await expectUnharmed(lab, before);
+      expect((await peers(s.lab, 1)).map((x) => x.address)).not.toContain(UNCONFIGURED[0]);
+      await s.expectUnharmed();
     });
   });
 
   describe('a peer configured with a TCP-MD5 password', () => {
-    const attempt = (md5Key?: string) => rawConnect({ netns: lab.layout.underlayNetns, local: MD5_PEER, remote: nodeIp(lab, 1), timeoutMs: 3000, ...(md5Key !== undefined ? { md5Key } : {}) });
+    const attempt = (md5Key?: string) => rawConnect({ netns: s.lab.layout.underlayNetns, local: MD5_PEER, remote: nodeIp(s.lab, 1), timeoutMs: 3000, ...(md5Key !== undefined ? { md5Key } : {}) });
 
     it('gets no connection without a password: the kernel drops the unsigned SYNs', async () => {
       expect(await attempt()).toEqual({ error: 'timeout' });
-      expect((await peer(lab, 1, MD5_PEER))?.state).toBe('Active');
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, MD5_PEER))?.state).toBe('Active');
+      await s.expectUnharmed();
     });
 
     it('gets no connection with the wrong password', async () => {
       expect(await attempt('hx-wrong-secret')).toEqual({ error: 'timeout' });
-      expect((await peer(lab, 1, MD5_PEER))?.state).toBe('Active');
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, MD5_PEER))?.state).toBe('Active');
+      await s.expectUnharmed();
     });
 
     it('reaches Established with the right one (the control)', async () => {
-      const p = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: MD5_PEER, remote: nodeIp(lab, 1), md5Key: MD5_PASSWORD });
+      const p = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: MD5_PEER, remote: nodeIp(s.lab, 1), md5Key: MD5_PASSWORD });
       await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: MD5_PEER }));
-      await waitFor('the MD5 peer Established', async () => (await peer(lab, 1, MD5_PEER))?.state === 'Established');
+      await waitFor('the MD5 peer Established', async () => (await peer(s.lab, 1, MD5_PEER))?.state === 'Established');
       p.close();
-      await expectUnharmed(lab, before);
+      await s.expectUnharmed();
     });
   });
 
   describe('connection floods on port 179', () => {
     it('2000 idle connections from unconfigured addresses: fds and RSS bounded, back to the baseline, /status answering throughout', async () => {
-      const pid = daemonPid(lab, 1);
+      const pid = daemonPid(s.lab, 1);
       const base = processFootprint(pid);
       const samples = sampler(pid);
       let statusWorst = 0;
@@ -124,7 +110,7 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
         while (flooding) {
           const t0 = Date.now();
           try {
-            await daemonGet({ socketPath: lab.statusSocket(1) }, '/status', 2000);
+            await daemonGet({ socketPath: s.lab.statusSocket(1) }, '/status', 2000);
           } catch {
             statusFailures++;
           }
@@ -133,11 +119,11 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
         }
       })();
       const started = Date.now();
-      const flood = pool(2000, 100, (i) => rawConnect({ netns: lab.layout.underlayNetns, local: UNCONFIGURED[i % 2]!, remote: nodeIp(lab, 1), timeoutMs: 10_000 }));
+      const flood = pool(2000, 100, (i) => rawConnect({ netns: s.lab.layout.underlayNetns, local: UNCONFIGURED[i % 2]!, remote: nodeIp(s.lab, 1), timeoutMs: 10_000 }));
       // Meanwhile a configured peer connects: how long does the flood make it wait?
       await new Promise((r) => setTimeout(r, 500));
       const legitStart = Date.now();
-      const legit = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(lab, 1), timeoutMs: 10_000 });
+      const legit = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(s.lab, 1), timeoutMs: 10_000 });
       await legit.waitFor((m) => m.type === 'open', 10_000, 'weft\'s OPEN during the flood');
       const legitMs = Date.now() - legitStart;
       legit.close();
@@ -163,15 +149,15 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
       expect(peaks.rssPeakKiB - base.rssKiB).toBeLessThan(64 * 1024);
       expect(statusFailures).toBe(0);
       expect(legitMs).toBeLessThan(5000);
-      expect((await peers(lab, 1)).map((x) => x.address).filter((a) => UNCONFIGURED.includes(a))).toEqual([]);
-      await expectUnharmed(lab, before);
+      expect((await peers(s.lab, 1)).map((x) => x.address).filter((a) => UNCONFIGURED.includes(a))).toEqual([]);
+      await s.expectUnharmed();
     });
 
     it('slowloris from a configured peer (50 connections, a partial header each, then silence): at most 2 kept, the rest closed', async () => {
-      const pid = daemonPid(lab, 1);
+      const pid = daemonPid(s.lab, 1);
       const base = processFootprint(pid);
       const samples = sampler(pid);
-      const conns = await pool(50, 10, () => RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(lab, 1), timeoutMs: 5000 }));
+      const conns = await pool(50, 10, () => RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(s.lab, 1), timeoutMs: 5000 }));
       for (const c of conns) c.send(new Uint8Array(10).fill(0xff));
       await new Promise((r) => setTimeout(r, 1000));
       const open = conns.filter((c) => !c.closed).length;
@@ -182,14 +168,14 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
       console.log(`slowloris: ${open}/50 still open after 1 s; node1 fds ${base.fds} → ${fdsWhileOpen} while they hang → peak ${peaks.fdPeak}; RSS peak ${peaks.rssPeakKiB} KiB`);
       expect(open).toBeLessThanOrEqual(2);
       expect(fdsWhileOpen - base.fds).toBeLessThanOrEqual(2);
-      await waitFor('the slow peer back to waiting', async () => ['Active', 'Idle'].includes((await peer(lab, 1, SLOW_PEER))?.state ?? ''), 10_000);
-      await expectUnharmed(lab, before);
+      await waitFor('the slow peer back to waiting', async () => ['Active', 'Idle'].includes((await peer(s.lab, 1, SLOW_PEER))?.state ?? ''), 10_000);
+      await s.expectUnharmed();
     });
   });
 
   describe('at the file descriptor limit', () => {
     it('refuses connections it cannot accept (EMFILE) without dying, and accepts again once fds are free', async () => {
-      const pid = daemonPid(lab, 1);
+      const pid = daemonPid(s.lab, 1);
       // RLIMIT_NOFILE bounds fd numbers and new fds take the lowest free number: a limit at the
       // lowest free number leaves no room for an accept.
       const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
@@ -200,7 +186,7 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
       let refused = 0;
       try {
         expect(readFileSync(`/proc/${pid}/limits`, 'utf8')).toMatch(new RegExp(`Max open files\\s+${limit}\\s`));
-        const attempts = await pool(50, 10, (i) => rawConnect({ netns: lab.layout.underlayNetns, local: UNCONFIGURED[i % 2]!, remote: nodeIp(lab, 1), timeoutMs: 3000 }));
+        const attempts = await pool(50, 10, (i) => rawConnect({ netns: s.lab.layout.underlayNetns, local: UNCONFIGURED[i % 2]!, remote: nodeIp(s.lab, 1), timeoutMs: 3000 }));
         for (const r of attempts) if ('fd' in r) closeFd(r.fd);
         refused = attempts.filter((r) => !('fd' in r)).length;
         await new Promise((r) => setTimeout(r, 500));
@@ -209,20 +195,12 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
         await run('prlimit', ['--pid', String(pid), `--nofile=${original[0]}:${original[1]}`]).catch(() => undefined);
       }
       console.log(`fd limit ${limit}: 50 connections from unconfigured addresses, ${refused} not completed; daemon alive`);
-      const p = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(lab, 1) });
+      const p = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: SLOW_PEER, remote: nodeIp(s.lab, 1) });
       await p.waitFor((m) => m.type === 'open', 5000, 'weft\'s OPEN after the limit was lifted');
       p.close();
-      await expectUnharmed(lab, before);
+      await s.expectUnharmed();
     });
   });
 
-  describe('and afterwards', () => {
-    it('kept every pod reaching every other pod, and the 10 ms ping lost nothing through all of it', async () => {
-      await expectPodsConnected(lab);
-      const { sent, received } = await ping!.stop();
-      expect(sent).toBeGreaterThan(100);
-      expect(received).toBe(sent);
-      await expectUnharmed(lab, before);
-    });
-  });
+  s.lostNothing();
 });

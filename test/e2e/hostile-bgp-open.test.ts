@@ -7,11 +7,10 @@
 // defines it), that weft then closes the connection, and that nobody else noticed: the daemons are
 // alive and answer /status, the node mesh sessions were never reset, no weft route appeared, and a
 // 10 ms ping between pods on the two nodes, running through the whole file, loses nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Lab } from '../../src/lab/lab.js';
+import { describe, expect, it } from 'vitest';
 import type { NotificationMessage } from '../../src/bgp/wire/index.js';
 import { describeKernel } from '../helpers/env.js';
-import { HOSTILE_ASN, expectPodsConnected, expectUnharmed, hostileLab, mesh, nodeIp, peer, pingWitness, type MeshSession } from '../helpers/hostile-bgp-lab.js';
+import { HOSTILE_ASN, nodeIp, peer, hostileStage } from '../helpers/hostile-bgp-lab.js';
 import { KEEPALIVE, announce, encode, message, openMessage, update, RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 import { waitFor } from '../helpers/lab-probes.js';
 
@@ -20,19 +19,15 @@ const ADDRESSES = Array.from({ length: 32 }, (_, i) => `192.0.2.${100 + i}`);
 const hex = (n: NotificationMessage): { code: number; subcode: number; data: string } => ({ code: n.code, subcode: n.subcode, data: Buffer.from(n.data).toString('hex') });
 
 describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and hold-timer errors', ['etcd', 'etcdctl', 'ping'], () => {
-  let lab: Lab;
-  let before: MeshSession[];
-  let ping: ReturnType<typeof pingWitness> | undefined;
-  const free = [...ADDRESSES];
-  let from: string;
+  const s = hostileStage({ prefix: 'ho', peers: ADDRESSES.map((Address) => ({ Address, ASN: HOSTILE_ASN })) });
 
   /** A connection from this case's address to node1; weft has already sent its OPEN on it. */
   const connect = async (): Promise<RawBgpPeer> => {
-    const p = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: from, remote: nodeIp(lab, 1) });
+    const p = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: s.from, remote: nodeIp(s.lab, 1) });
     await p.waitFor((m) => m.type === 'open', 5000, 'weft\'s OPEN');
     return p;
   };
-  const open = (o: Partial<{ asn: number; bgpId: string; holdTime: number; version: number }> = {}): Uint8Array => encode(openMessage({ asn: HOSTILE_ASN, bgpId: from, ...o }));
+  const open = (o: Partial<{ asn: number; bgpId: string; holdTime: number; version: number }> = {}): Uint8Array => encode(openMessage({ asn: HOSTILE_ASN, bgpId: s.from, ...o }));
 
   /** Sends `bytes`, expects exactly this NOTIFICATION and the connection closed, then the witnesses. */
   const expectAnswer = async (p: RawBgpPeer, bytes: Uint8Array, expected: { code: number; subcode: number; data: string }): Promise<void> => {
@@ -40,25 +35,9 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
     expect(hex(await p.notification())).toEqual(expected);
     expect(await p.waitClosed()).toBe(true);
     p.close();
-    expect((await peer(lab, 1, from))?.state).not.toBe('Established');
-    await expectUnharmed(lab, before);
+    expect((await peer(s.lab, 1, s.from))?.state).not.toBe('Established');
+    await s.expectUnharmed();
   };
-
-  beforeAll(async () => {
-    lab = await hostileLab({ prefix: 'ho', peers: ADDRESSES.map((Address) => ({ Address, ASN: HOSTILE_ASN })) });
-    before = await mesh(lab);
-    ping = pingWitness(lab);
-  }, 90_000);
-  afterAll(async () => {
-    try {
-      await ping?.stop().catch(() => undefined);
-    } finally {
-      await lab?.down();
-    }
-  });
-  beforeEach(() => {
-    from = free.shift()!;
-  });
 
   describe('message header (RFC 4271 §6.1)', () => {
     it('answers a marker that is not all ones with Connection Not Synchronized (1/1)', async () => {
@@ -107,7 +86,7 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
 
     it('answers hold times 1 and 2 with Unacceptable Hold Time (2/6)', async () => {
       await expectAnswer(await connect(), open({ holdTime: 2 }), { code: 2, subcode: 6, data: '' });
-      from = free.shift()!;
+      s.nextAddress();
       await expectAnswer(await connect(), open({ holdTime: 1 }), { code: 2, subcode: 6, data: '' });
     });
 
@@ -127,7 +106,7 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
 
   describe('finite state machine (RFC 4271 §6.6, RFC 6608 subcodes)', () => {
     it('answers an UPDATE before any OPEN (OpenSent) with 5/1 and installs nothing', async () => {
-      await expectAnswer(await connect(), announce(['198.51.100.0/24'], HOSTILE_ASN, from), { code: 5, subcode: 1, data: '' });
+      await expectAnswer(await connect(), announce(['198.51.100.0/24'], HOSTILE_ASN, s.from), { code: 5, subcode: 1, data: '' });
     });
 
     it('answers a KEEPALIVE before any OPEN with 5/1', async () => {
@@ -138,12 +117,12 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
       const p = await connect();
       p.send(open());
       await p.waitFor((m) => m.type === 'keepalive', 5000, 'weft\'s KEEPALIVE');
-      await expectAnswer(p, announce(['198.51.100.0/24'], HOSTILE_ASN, from), { code: 5, subcode: 2, data: '' });
+      await expectAnswer(p, announce(['198.51.100.0/24'], HOSTILE_ASN, s.from), { code: 5, subcode: 2, data: '' });
     });
 
     it('answers a second OPEN in Established with 5/3', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from }));
       await expectAnswer(p, open(), { code: 5, subcode: 3, data: '' });
     });
   });
@@ -151,9 +130,9 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
   describe('a second connection from an Established peer (RFC 4271 §6.8)', () => {
     const second = async (): Promise<{ first: RawBgpPeer; next: RawBgpPeer }> => {
       const first = await connect();
-      await first.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
+      await first.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from }));
       first.keepAlive();
-      await waitFor('Established', async () => (await peer(lab, 1, from))?.state === 'Established');
+      await waitFor('Established', async () => (await peer(s.lab, 1, s.from))?.state === 'Established');
       return { first, next: await connect() };
     };
 
@@ -163,8 +142,8 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
       expect(hex(await next.notification())).toEqual({ code: 1, subcode: 1, data: '' });
       expect(await next.waitClosed()).toBe(true);
       expect(await first.staysUp(300)).toBe(true);
-      expect((await peer(lab, 1, from))?.state).toBe('Established');
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, s.from))?.state).toBe('Established');
+      await s.expectUnharmed();
       next.close();
       first.close();
     });
@@ -174,8 +153,8 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
       next.send(open());
       expect(hex(await next.notification())).toEqual({ code: 6, subcode: 7, data: '' });
       expect(await first.staysUp(300)).toBe(true);
-      expect((await peer(lab, 1, from))?.state).toBe('Established');
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, s.from))?.state).toBe('Established');
+      await s.expectUnharmed();
       next.close();
       first.close();
     });
@@ -184,22 +163,22 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
   describe('ROUTE-REFRESH (RFC 2918, RFC 7313) and message floods in Established', () => {
     it('answers a Beginning-of-RIB-Refresh of 22 octets with ROUTE-REFRESH Message Error (7/1) carrying the message', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from }));
       const bad = message(5, [0, 1, 1, 1, 0, 0, 0]);
       await expectAnswer(p, bad, { code: 7, subcode: 1, data: Buffer.from(bad).toString('hex') });
     });
 
     it('stays up through 100 000 KEEPALIVEs and 20 000 End-of-RIB markers (empty UPDATEs) sent at once, /status answering', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from }));
       const burst = Buffer.concat([...Array.from({ length: 100_000 }, () => KEEPALIVE), ...Array.from({ length: 20_000 }, () => update({}))]);
       const t0 = Date.now();
       p.send(burst);
-      await lab.daemonStatus(1);
+      await s.lab.daemonStatus(1);
       console.log(`flood of ${burst.length} octets in Established: /status answered after ${Date.now() - t0} ms`);
       expect(await p.staysUp(1000)).toBe(true);
-      expect((await peer(lab, 1, from))?.state).toBe('Established');
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, s.from))?.state).toBe('Established');
+      await s.expectUnharmed();
       p.close();
     });
   });
@@ -207,23 +186,23 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
   describe('hold timer (RFC 4271 §6.5)', () => {
     it('sends Hold Timer Expired (4/0) when an Established peer with hold time 3 goes silent, after 3 s', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from, holdTime: 3 }));
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from, holdTime: 3 }));
       const silentSince = Date.now();
-      expect((await peer(lab, 1, from))?.state).toBe('Established');
+      expect((await peer(s.lab, 1, s.from))?.state).toBe('Established');
       expect(hex(await p.notification(8000))).toEqual({ code: 4, subcode: 0, data: '' });
       const after = Date.now() - silentSince;
       expect(after).toBeGreaterThan(2500);
       expect(after).toBeLessThan(6000);
       expect(await p.waitClosed()).toBe(true);
-      await expectUnharmed(lab, before);
+      await s.expectUnharmed();
     });
   });
 
   describe('a peer that is slow or rude on purpose', () => {
     it('gets Hold Timer Expired (4/0) while dribbling one octet of a message every 500 ms: a partial message is not a sign of life', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from, holdTime: 3 }));
-      const dribble = announce(['198.51.100.0/24'], HOSTILE_ASN, from);
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from, holdTime: 3 }));
+      const dribble = announce(['198.51.100.0/24'], HOSTILE_ASN, s.from);
       let i = 0;
       const t = setInterval(() => p.send(dribble.subarray(i, ++i)), 500);
       try {
@@ -233,28 +212,20 @@ describeKernel('weft --backend=bgp against a hostile peer: header, OPEN, FSM and
       }
       expect(i).toBeLessThan(dribble.length);
       expect(await p.waitClosed()).toBe(true);
-      await expectUnharmed(lab, before);
+      await s.expectUnharmed();
     });
 
     it('gets nothing back for a NOTIFICATION with a malformed shutdown communication; weft just closes and waits for the next attempt', async () => {
       const p = await connect();
-      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: s.from }));
       // Cease / Administrative Shutdown whose length octet (200) promises more than follows, not UTF-8.
       p.send(message(3, [6, 2, 200, 0xff, 0xfe, 0xfd]));
       expect(await p.waitClosed()).toBe(true);
       expect(p.received.filter((m) => m.type === 'notification')).toEqual([]);
-      await waitFor('the peer down', async () => (await peer(lab, 1, from))?.state !== 'Established');
-      await expectUnharmed(lab, before);
+      await waitFor('the peer down', async () => (await peer(s.lab, 1, s.from))?.state !== 'Established');
+      await s.expectUnharmed();
     });
   });
 
-  describe('and afterwards', () => {
-    it('kept every pod reaching every other pod, and the 10 ms ping lost nothing through all of it', async () => {
-      await expectPodsConnected(lab);
-      const { sent, received } = await ping!.stop();
-      expect(sent).toBeGreaterThan(100);
-      expect(received).toBe(sent);
-      await expectUnharmed(lab, before);
-    });
-  });
+  s.lostNothing();
 });

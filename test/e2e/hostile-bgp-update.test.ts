@@ -10,13 +10,12 @@
 // routes and a withdrawal is visible. Also: node1 never passes a hostile peer's routes on to another
 // external peer (no transit). After every case: the daemons alive, the mesh sessions never
 // reset, the kernel holding exactly what the case expects, and a pod-to-pod ping losing nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Lab } from '../../src/lab/lab.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ipv4PrefixText, type NotificationMessage } from '../../src/bgp/wire/index.js';
 import { describeKernel } from '../helpers/env.js';
-import { HOSTILE_ASN, expectPodsConnected, expectUnharmed, hostileLab, mesh, nodeIp, peer, pingWitness, subnets, type MeshSession } from '../helpers/hostile-bgp-lab.js';
+import { HOSTILE_ASN, nodeIp, peer, subnets, hostileStage } from '../helpers/hostile-bgp-lab.js';
 import { waitFor, weftRoutes } from '../helpers/lab-probes.js';
-import { ORIGIN_IGP, announce, asPath, attr, message, nextHop, openMessage, prefix, update, RawBgpPeer } from '../helpers/raw-bgp-peer.js';
+import { ORIGIN_IGP, announce, asPath, attr, message, nextHop, prefix, update, type RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
 const ADDRESSES = Array.from({ length: 56 }, (_, i) => `192.0.2.${100 + i}`);
 const hex = (n: NotificationMessage): { code: number; subcode: number; data: string } => ({ code: n.code, subcode: n.subcode, data: Buffer.from(n.data).toString('hex') });
@@ -27,45 +26,21 @@ const mpReach = (via: number[], nlri: number[], flags = 0x80): number[] => attr(
 const LOCAL_AS = 64512;
 
 describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RFC 4271 §6.3, RFC 7606)', ['etcd', 'etcdctl', 'ping'], () => {
-  let lab: Lab;
-  let before: MeshSession[];
-  let ping: ReturnType<typeof pingWitness> | undefined;
-  const free = [...ADDRESSES];
-  let from: string;
+  const s = hostileStage({ prefix: 'hu', peers: ADDRESSES.map((Address) => ({ Address, ASN: HOSTILE_ASN, Import: ['198.51.100.0/24 le 32'] })) });
   /** This case's prefix: a /30 of 198.51.100.0/24 (admitted by the peer's Import list). */
   let pfx: string;
   let caseNo = 0;
 
-  const installed = async (p: string): Promise<boolean> => (await weftRoutes(lab, 1)).some((r) => r.dst === p && r.gateway === from);
-  const established = async (): Promise<RawBgpPeer> => {
-    const p = await RawBgpPeer.connect({ netns: lab.layout.underlayNetns, local: from, remote: nodeIp(lab, 1) });
-    await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: from }));
-    p.keepAlive();
-    await waitFor(`${from} Established on node1`, async () => (await peer(lab, 1, from))?.state === 'Established');
-    return p;
-  };
+  const installed = async (p: string): Promise<boolean> => (await weftRoutes(s.lab, 1)).some((r) => r.dst === p && r.gateway === s.from);
   /** An Established session that has announced `pfx` (valid), now installed on node1. */
   const withRoute = async (): Promise<RawBgpPeer> => {
-    const p = await established();
-    p.send(announce([pfx], HOSTILE_ASN, from));
-    await waitFor(`${pfx} installed via ${from}`, () => installed(pfx));
+    const p = await s.established();
+    p.send(announce([pfx], HOSTILE_ASN, s.from));
+    await waitFor(`${pfx} installed via ${s.from}`, () => installed(pfx));
     return p;
   };
 
-  beforeAll(async () => {
-    lab = await hostileLab({ prefix: 'hu', peers: ADDRESSES.map((Address) => ({ Address, ASN: HOSTILE_ASN, Import: ['198.51.100.0/24 le 32'] })) });
-    before = await mesh(lab);
-    ping = pingWitness(lab);
-  }, 90_000);
-  afterAll(async () => {
-    try {
-      await ping?.stop().catch(() => undefined);
-    } finally {
-      await lab?.down();
-    }
-  });
   beforeEach(() => {
-    from = free.shift()!;
     pfx = `198.51.100.${4 * caseNo++}/30`;
   });
 
@@ -107,14 +82,14 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
     for (const [name, bytes, expected] of resets) {
       it(name, async () => {
         const p = await withRoute();
-        p.send(bytes(from, pfx));
+        p.send(bytes(s.from, pfx));
         const n = await p.notification();
-        const data = typeof expected.data === 'string' ? expected.data : expected.data(from, pfx);
+        const data = typeof expected.data === 'string' ? expected.data : expected.data(s.from, pfx);
         expect(hex(n)).toEqual({ ...expected, data });
         expect(await p.waitClosed()).toBe(true);
         p.close();
         await waitFor(`${pfx} withdrawn with the session`, async () => !(await installed(pfx)));
-        await expectUnharmed(lab, before);
+        await s.expectUnharmed();
       });
     }
   });
@@ -139,11 +114,11 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
     for (const [name, bytes] of broken) {
       it(name, async () => {
         const p = await withRoute();
-        p.send(bytes(from, pfx));
+        p.send(bytes(s.from, pfx));
         await waitFor(`${pfx} withdrawn`, async () => !(await installed(pfx)));
         expect(await p.staysUp(300)).toBe(true);
-        expect(await peer(lab, 1, from)).toMatchObject({ state: 'Established', prefixesAccepted: 0 });
-        await expectUnharmed(lab, before);
+        expect(await peer(s.lab, 1, s.from)).toMatchObject({ state: 'Established', prefixesAccepted: 0 });
+        await s.expectUnharmed();
         p.close();
       });
     }
@@ -160,12 +135,12 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
     ];
     for (const [name, extra] of discarded) {
       it(name, async () => {
-        const p = await established();
-        p.send(announce([pfx], HOSTILE_ASN, from, extra(from)));
+        const p = await s.established();
+        p.send(announce([pfx], HOSTILE_ASN, s.from, extra(s.from)));
         await waitFor(`${pfx} installed`, () => installed(pfx));
         expect(await p.staysUp(300)).toBe(true);
-        expect(await peer(lab, 1, from)).toMatchObject({ state: 'Established', prefixesAccepted: 1 });
-        await expectUnharmed(lab, before, [pfx]);
+        expect(await peer(s.lab, 1, s.from)).toMatchObject({ state: 'Established', prefixesAccepted: 1 });
+        await s.expectUnharmed([pfx]);
         p.close();
         await waitFor(`${pfx} gone with the session`, async () => !(await installed(pfx)));
       });
@@ -174,52 +149,42 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
 
   describe('well-formed but unusable: the session stays up, nothing is installed', () => {
     it('ignores a route whose NEXT_HOP is node1\'s own address', async () => {
-      const p = await established();
-      p.send(announce([pfx], HOSTILE_ASN, nodeIp(lab, 1)));
-      await waitFor('the route received', async () => (await peer(lab, 1, from))?.prefixesReceived === 1);
+      const p = await s.established();
+      p.send(announce([pfx], HOSTILE_ASN, nodeIp(s.lab, 1)));
+      await waitFor('the route received', async () => (await peer(s.lab, 1, s.from))?.prefixesReceived === 1);
       expect(await p.staysUp(500)).toBe(true);
-      await expectUnharmed(lab, before);
+      await s.expectUnharmed();
       p.close();
     });
 
     it('ignores a route whose AS_PATH already holds our AS (a loop)', async () => {
-      const p = await established();
-      p.send(update({ attrs: [...ORIGIN_IGP, ...asPath(HOSTILE_ASN, LOCAL_AS), ...nextHop(from)], nlri: prefix(pfx) }));
-      await waitFor('the route received', async () => (await peer(lab, 1, from))?.prefixesReceived === 1);
+      const p = await s.established();
+      p.send(update({ attrs: [...ORIGIN_IGP, ...asPath(HOSTILE_ASN, LOCAL_AS), ...nextHop(s.from)], nlri: prefix(pfx) }));
+      await waitFor('the route received', async () => (await peer(s.lab, 1, s.from))?.prefixesReceived === 1);
       expect(await p.staysUp(500)).toBe(true);
-      expect((await peer(lab, 1, from))?.prefixesAccepted).toBe(0);
-      await expectUnharmed(lab, before);
+      expect((await peer(s.lab, 1, s.from))?.prefixesAccepted).toBe(0);
+      await s.expectUnharmed();
       p.close();
     });
   });
 
   describe('no transit', () => {
     it('announces only node1\'s own podCIDR to another external peer, never what a hostile one gave it', async () => {
-      const witness = await established();
-      const hostileFrom = free.shift()!;
-      const witnessFrom = from;
-      from = hostileFrom;
+      const witness = await s.established();
+      const witnessFrom = s.from;
+      s.nextAddress();
       const hostile = await withRoute();
       await new Promise((r) => setTimeout(r, 500));
       const announced = witness.received.flatMap((m) => (m.type === 'update' ? m.nlri.map(ipv4PrefixText) : []));
-      const [node1Subnet] = await subnets(lab);
+      const [node1Subnet] = await subnets(s.lab);
       expect(announced).toEqual([node1Subnet]);
       const update1 = witness.received.find((m) => m.type === 'update' && m.nlri.length > 0);
-      expect(update1?.type === 'update' && { asPath: update1.attributes.asPath, nextHop: update1.attributes.nextHop, localPref: update1.attributes.localPref }).toEqual({ asPath: [{ type: 'sequence', asns: [LOCAL_AS] }], nextHop: nodeIp(lab, 1), localPref: undefined });
-      expect((await peer(lab, 1, witnessFrom))?.prefixesAdvertised).toBe(1);
+      expect(update1?.type === 'update' && { asPath: update1.attributes.asPath, nextHop: update1.attributes.nextHop, localPref: update1.attributes.localPref }).toEqual({ asPath: [{ type: 'sequence', asns: [LOCAL_AS] }], nextHop: nodeIp(s.lab, 1), localPref: undefined });
+      expect((await peer(s.lab, 1, witnessFrom))?.prefixesAdvertised).toBe(1);
       hostile.close();
       witness.close();
     });
   });
 
-  describe('and afterwards', () => {
-    it('kept every pod reaching every other pod, and the 10 ms ping lost nothing through all of it', async () => {
-      await expectPodsConnected(lab);
-      const { sent, received } = await ping!.stop();
-      expect(sent).toBeGreaterThan(100);
-      expect(received).toBe(sent);
-      await waitFor('no hostile route left', async () => (await weftRoutes(lab, 1)).every((r) => !r.dst.startsWith('198.51.100.')));
-      await expectUnharmed(lab, before);
-    });
-  });
+  s.lostNothing({ settled: () => waitFor('no hostile route left', async () => (await weftRoutes(s.lab, 1)).every((r) => !r.dst.startsWith('198.51.100.'))) });
 });

@@ -9,11 +9,12 @@
 // is alive and answers /status, the node mesh sessions never reset, nothing of the peer's is in the
 // kernel, pods still reach each other.
 import { readFileSync, readdirSync } from 'node:fs';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import { isAlive, run } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
 import { continuousPing, waitFor, weftRoutes } from './lab-probes.js';
+import { openMessage, RawBgpPeer } from './raw-bgp-peer.js';
 
 export const HOSTILE_ASN = 65001;
 export type PeerReport = NonNullable<DaemonStatus['bgp']>['peers'][number];
@@ -126,4 +127,82 @@ export function pingWitness(lab: Lab): { stop: () => Promise<{ sent: number; rec
   const ping = continuousPing(p1.netns, p2.ip);
   let result: Promise<{ sent: number; received: number }> | undefined;
   return { stop: () => (result ??= ping.stop()) };
+}
+
+/** What every hostile-peer file works against; read its fields inside tests and hooks only. */
+export interface HostileStage {
+  readonly lab: Lab;
+  /** The node mesh as it was once the lab was up: what expectUnharmed compares with. */
+  readonly before: MeshSession[];
+  /** This case's peer address: a fresh one of the configured peers' for each test. */
+  readonly from: string;
+  /** Moves this case to another fresh peer address (a second session in one case) and returns it. */
+  nextAddress(): string;
+  /** A session from `from` to node1 taken to Established (OPEN exchanged, keepalives running). */
+  established(): Promise<RawBgpPeer>;
+  /** The daemons survived and nobody else noticed (see expectUnharmed). */
+  expectUnharmed(alsoInstalled?: string[]): Promise<void>;
+}
+
+/**
+ * Registers, in the calling describe block, the lab's setup and teardown, the 10 ms ping witness
+ * and the per-test peer address; `lostNothing` adds the closing test. A file's own beforeAll hooks
+ * registered after this call run after the lab is up. `settled` waits, before the last witness
+ * check, for what a file's last case leaves to settle.
+ */
+export function hostileStage(o: HostileLabOptions): HostileStage & { lostNothing: (o?: { minSent?: number; settled?: () => Promise<unknown> }) => void } {
+  let lab: Lab | undefined;
+  let before: MeshSession[] | undefined;
+  let ping: ReturnType<typeof pingWitness> | undefined;
+  let from: string | undefined;
+  const free = o.peers.map((p) => p.Address as string);
+  const ready = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`hostile stage: ${what} is only there inside tests and hooks, once the lab is up`);
+    return v;
+  };
+
+  beforeAll(async () => {
+    lab = await hostileLab(o);
+    before = await mesh(lab);
+    ping = pingWitness(lab);
+  }, 90_000);
+  afterAll(async () => {
+    try {
+      await ping?.stop().catch(() => undefined);
+    } finally {
+      await lab?.down();
+    }
+  });
+  beforeEach(() => {
+    from = free.shift();
+  });
+
+  const stage = {
+    get lab() { return ready(lab, 'the lab'); },
+    get before() { return ready(before, 'the mesh'); },
+    get from() { return ready(from, 'a peer address (all used: configure more peers)'); },
+    nextAddress: () => (from = ready(free.shift(), 'another peer address')),
+    established: async (): Promise<RawBgpPeer> => {
+      const [l, a] = [stage.lab, stage.from];
+      const p = await RawBgpPeer.connect({ netns: l.layout.underlayNetns, local: a, remote: nodeIp(l, 1) });
+      await p.handshake(openMessage({ asn: HOSTILE_ASN, bgpId: a }));
+      p.keepAlive();
+      await waitFor(`${a} Established on node1`, async () => (await peer(l, 1, a))?.state === 'Established');
+      return p;
+    },
+    expectUnharmed: (alsoInstalled: string[] = []) => expectUnharmed(stage.lab, stage.before, alsoInstalled),
+    lostNothing: ({ minSent = 100, settled }: { minSent?: number; settled?: () => Promise<unknown> } = {}) => {
+      describe('and afterwards', () => {
+        it('kept every pod reaching every other pod, and the 10 ms ping lost nothing through all of it', async () => {
+          await expectPodsConnected(stage.lab);
+          const { sent, received } = await ready(ping, 'the ping witness').stop();
+          expect(sent).toBeGreaterThan(minSent);
+          expect(received).toBe(sent);
+          await settled?.();
+          await stage.expectUnharmed();
+        });
+      });
+    },
+  };
+  return stage;
 }
