@@ -35,8 +35,15 @@ export function familyOfAf(af: number): Family {
   throw new Error(`not an IP address family: ${af}`);
 }
 
+// No leading zeros: "010.0.0.1" is octal to inet_aton (8.0.0.1); it falls through to parseIp,
+// which refuses it, instead of silently becoming 10.0.0.1 here.
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 /** Parses a plain IPv4 or IPv6 address (no prefix, no zone) to its canonical text. */
 export function parseIp(input: string): { family: Family; address: string } {
+  // A dotted quad without leading zeros is its own canonical form; spare it ipaddr.js's parser.
+  const quad = DOTTED_QUAD.exec(input);
+  if (quad !== null && Number(quad[1]) <= 255 && Number(quad[2]) <= 255 && Number(quad[3]) <= 255 && Number(quad[4]) <= 255) return { family: 4, address: input };
   if (!ipaddr.isValid(input) || input.includes('%') || input.includes('/')) {
     throw new AddressError(input, 'IP address');
   }
@@ -52,10 +59,6 @@ export function familyOf(address: string): Family {
   return parseIp(address).family;
 }
 
-// No leading zeros: "010.0.0.1" is octal to inet_aton (8.0.0.1); it falls through to parseIp,
-// which refuses it, instead of silently becoming 10.0.0.1 here.
-const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
 export function ipToBytes(address: string): Buffer {
   // Dotted-quad fast path: the netlink layer converts thousands of addresses per reconcile.
   const quad = DOTTED_QUAD.exec(address);
@@ -68,7 +71,8 @@ export function ipToBytes(address: string): Buffer {
 }
 
 export function bytesToIp(bytes: Uint8Array): string {
-  if (bytes.length !== 4 && bytes.length !== 16) throw new Error(`IP address of ${bytes.length} bytes`);
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) throw new Error(`IP address of ${bytes.length} bytes`);
   return ipaddr.fromByteArray(Array.from(bytes)).toString();
 }
 

@@ -2,6 +2,7 @@
 // CIDR prefixes and their network form, MAC addresses, and the errors for everything refused.
 // Properties (fast-check) pin the round trips; examples pin the canonical forms and the refusals.
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import {
   AF_INET,
@@ -78,6 +79,29 @@ describe('IP addresses', () => {
         }
         if (parsed === undefined) expect(() => ipToBytes(input)).toThrow();
         else expect(bytesToIp(ipToBytes(input))).toBe(parsed);
+      }),
+    );
+  });
+
+  it('the dotted-quad fast paths answer exactly what ipaddr.js answers (property)', () => {
+    const oracle = (input: string): string | undefined =>
+      ipaddr.isValid(input) && !input.includes('%') && !input.includes('/') && (input.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(input)) ? ipaddr.parse(input).toString() : undefined;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('0', '1', '2', '5', '6', '9', '.'), { maxLength: 16 }), (chars) => {
+        const input = chars.join('');
+        let parsed: string | undefined;
+        try {
+          parsed = parseIp(input).address;
+        } catch {
+          parsed = undefined;
+        }
+        expect(parsed, input).toBe(oracle(input));
+      }),
+      { numRuns: 5000 },
+    );
+    fc.assert(
+      fc.property(bytes4, (bytes) => {
+        expect(bytesToIp(bytes)).toBe(ipaddr.fromByteArray([...bytes]).toString());
       }),
     );
   });
