@@ -42,6 +42,7 @@ import { Speaker } from '../../src/bgp/speaker.js';
 import { BgpListener } from '../../src/bgp/transport/listener.js';
 import { CEASE_BFD_DOWN } from '../../src/bgp/wire/errors.js';
 import { mapPooled } from '../../src/util/map-pooled.js';
+import { TimeSlice } from '../../src/util/time-slice.js';
 import { rootLogger, type Logger } from '../../src/log.js';
 import { isNetlinkError, Netlink, RTPROT_WEFT, type RouteInfo } from '../../src/netlink/index.js';
 import type { Lease, RemoteNode } from '../../src/registry/types.js';
@@ -49,7 +50,7 @@ import type { Backend, BackendDetails, BackendStartResult, LocalNode, NodeReport
 import { canonical, importVerdict, type ImportFacts, type SubnetOwner } from './import-policy.js';
 import type { BgpOptions } from './options.js';
 import { desiredPeers, type LocalBgpNode } from './peers.js';
-import { planRoutes, routeMatches, type WantedRoute } from './route-diff.js';
+import { planRoutesSliced, routeMatches, type WantedRoute } from './route-diff.js';
 
 export interface BgpBackendDeps {
   /** The kernel to program; left open by stop() (the caller owns it). */
@@ -386,8 +387,11 @@ export class BgpBackend implements Backend {
     this.installed.clear();
     this.notInstalled.clear();
     const wanted: WantedRoute[] = [];
+    // A full table takes long enough to block BFD and keepalives: a time slice at a time.
+    const slice = new TimeSlice();
     for (const afi of ['ipv4', 'ipv6'] as const) {
       for (const [key] of speaker.locRib[afi].entries()) {
+        if (slice.due) await slice.next();
         const prefix = formatPrefix(key);
         const want = await this.wantedFor(afi, key, prefix);
         if (want === undefined) continue;
@@ -398,7 +402,8 @@ export class BgpBackend implements Backend {
     const actual = await this.ownRoutes();
     this.kernel.clear();
     for (const r of actual) this.kernel.set(r.dst, r);
-    const plan = planRoutes(wanted, actual, { keepUnwanted: this.removalsHeld() });
+    slice.restart();
+    const plan = await planRoutesSliced(wanted, actual, { keepUnwanted: this.removalsHeld() }, slice);
     for (const dst of plan.inSync) this.installed.add(dst);
     await mapPooled(plan.replace, WRITES_IN_FLIGHT, (want) => this.install(want, counts));
     await mapPooled(plan.remove, WRITES_IN_FLIGHT, (route) => this.remove(route, counts));
@@ -412,7 +417,9 @@ export class BgpBackend implements Backend {
     const held = this.removalsHeld();
     const replace: WantedRoute[] = [];
     const remove: RouteInfo[] = [];
+    const slice = new TimeSlice();
     for (const { afi, key } of work) {
+      if (slice.due) await slice.next();
       const prefix = formatPrefix(key);
       const want = await this.wantedFor(afi, key, prefix);
       const have = this.kernel.get(prefix);

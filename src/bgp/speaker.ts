@@ -29,6 +29,7 @@ import { makeSource, routerIdNumber, type Path, type PathSource } from './rib/pa
 import { LOCAL_SOURCE_ID, type LocalIdentity, type PeerRole } from './rib/peer-role.js';
 import type { DownInfo, EstablishedInfo, InboundUpdate, PeerSession } from './rib/peer-session.js';
 import { parsePrefix, type Afi, type PrefixKey } from './rib/prefix.js';
+import { TimeSlice } from '../util/time-slice.js';
 
 export type { BestPathChange } from './rib/loc-rib.js';
 export type { Afi, PrefixKey } from './rib/prefix.js';
@@ -232,6 +233,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly announcements: Record<Afi, Map<PrefixKey, Path>> = { ipv4: new Map(), ipv6: new Map() };
   private drainScheduled = false;
   private stopped = false;
+  /** Families whose Loc-RIB has a flush cut short and continued on the next turn (flushSliced). */
+  private readonly ribFlushScheduled = new Set<Afi>();
 
   constructor(private readonly config: SpeakerConfig) {
     super();
@@ -510,7 +513,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       } else {
         const keys = peer.adjIn[afi].clear();
         this.locRib[afi].touchAll(keys);
-        this.exportChanges(this.locRib[afi].flush());
+        this.flushSliced(afi);
       }
     }
     clearTimeout(peer.staleTimer);
@@ -536,7 +539,23 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const keys = peer.adjIn[afi].sweepStale();
     if (keys.length === 0) return;
     this.locRib[afi].touchAll(keys);
-    this.exportChanges(this.locRib[afi].flush());
+    this.flushSliced(afi);
+  }
+
+  /**
+   * Decides what a peer's going away (or its stale routes' sweep) touched, a time slice at a time:
+   * for a full table that is every prefix, and BFD and keepalives must not wait behind it. What is
+   * left is decided on a later turn of the loop, or by the next flush of any kind.
+   */
+  private flushSliced(afi: Afi): void {
+    const rib = this.locRib[afi];
+    this.exportChanges(rib.flush(new TimeSlice()));
+    if (!rib.pending || this.ribFlushScheduled.has(afi)) return;
+    this.ribFlushScheduled.add(afi);
+    setImmediate(() => {
+      this.ribFlushScheduled.delete(afi);
+      if (!this.stopped) this.flushSliced(afi);
+    });
   }
 
   private onEndOfRib(peer: Peer, afi: Afi): void {

@@ -17,6 +17,7 @@ import { NetlinkError } from './errors.js';
 import type { LinkHandle } from './handle.js';
 import { RTNH_F_ONLINK, RTPROT_WEFT, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from './protocol.js';
 import { NLM_F_CREATE, NLM_F_REPLACE, type RawMessage } from './socket.js';
+import { TimeSlice } from '../util/time-slice.js';
 
 const { rt } = netlinkPackage;
 
@@ -34,6 +35,8 @@ const RTA_TABLE = 15;
 const RT_SCOPE_NOWHERE = 255;
 const RTM_F_CLONED = 0x200;
 const RTMSG_FLAGS_OFFSET = 8;
+/** struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags. */
+const RTMSG_PROTOCOL_OFFSET = 5;
 const RTNEXTHOP_LENGTH = 8;
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
@@ -159,12 +162,21 @@ export class Routes {
     const table = filter.table ?? RT_TABLE_MAIN;
     const data: RtTypes.Route = filter.family ? { family: afOf(filter.family) } : {};
     const replies = await this.nl.socket.dump(RTM_GETROUTE, collect((out) => rt.formatRouteMessage({ kind: 'route', data, attrs: {} }, out)), { operation: 'route.list', target: `table ${table}` });
-    return replies
-      .filter((m) => m.type === RTM_NEWROUTE)
-      .map((m) => parseRoute(m))
-      .filter((r): r is RouteInfo => r !== undefined)
-      .filter((r) => (table === 'all' || r.table === table) && (filter.protocol === undefined || r.protocol === filter.protocol) && (!filter.family || r.family === filter.family))
-      .filter((r) => index === undefined || r.index === index || (r.nexthops ?? []).some((nh) => nh.index === index));
+    // A table of hundreds of thousands of routes is parsed a time slice at a time (see
+    // time-slice.ts), and a route of another protocol is not parsed at all: rtmsg's protocol octet.
+    const out: RouteInfo[] = [];
+    const slice = new TimeSlice();
+    for (const m of replies) {
+      if (slice.due) await slice.next();
+      if (m.type !== RTM_NEWROUTE) continue;
+      if (filter.protocol !== undefined && m.data.length > RTMSG_PROTOCOL_OFFSET && m.data[RTMSG_PROTOCOL_OFFSET] !== filter.protocol) continue;
+      const r = parseRoute(m);
+      if (r === undefined) continue;
+      if ((table === 'all' || r.table === table) && (filter.protocol === undefined || r.protocol === filter.protocol) && (!filter.family || r.family === filter.family)) {
+        if (index === undefined || r.index === index || (r.nexthops ?? []).some((nh) => nh.index === index)) out.push(r);
+      }
+    }
+    return out;
   }
 
   private async encode(spec: RouteSpec, forDelete: boolean): Promise<Uint8Array[]> {

@@ -5,6 +5,7 @@ import { AdjRibIn } from '../../src/bgp/rib/adj-rib-in.js';
 import { AttributeTable } from '../../src/bgp/rib/attributes.js';
 import { LocRib, type BestPathChange } from '../../src/bgp/rib/loc-rib.js';
 import { formatPrefix, ipv4Key, parsePrefix, prefixKey } from '../../src/bgp/rib/prefix.js';
+import { TimeSlice } from '../../src/util/time-slice.js';
 import { attrs, seq, source } from '../helpers/bgp-rib-fixtures.js';
 
 const A = source('198.51.100.1', { asn: 65001 });
@@ -51,6 +52,27 @@ describe('Adj-RIB-In', () => {
 });
 
 describe('Loc-RIB', () => {
+  it('a flush with a used-up time slice decides a chunk and leaves the rest pending; the next flush goes on where it stopped', () => {
+    const { a, loc, events } = setup();
+    const fromA = attrs({ asPath: seq(65001), nextHop: '192.0.2.1' });
+    const keys = Array.from({ length: 5000 }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    for (const key of keys) {
+      a.set(key, fromA);
+      loc.touch(key);
+    }
+    const spent = new TimeSlice(0); // always due: stops at the first chance
+    const first = loc.flush(spent);
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(keys.length);
+    expect(loc.pending).toBe(true);
+    loc.touch(keys[0]!); // touched again meanwhile: decided again, unchanged, no second event entry
+    const rest = loc.flush();
+    expect(loc.pending).toBe(false);
+    expect([...first, ...rest].map((c) => c.key)).toEqual(keys);
+    expect(events.flat()).toHaveLength(keys.length);
+    expect(loc.flush()).toEqual([]);
+  });
+
   it('emits one batched event per flush, with best, multipath and previous', () => {
     const { a, b, loc, events } = setup();
     const fromA = attrs({ asPath: seq(65001, 9), nextHop: '192.0.2.1' });

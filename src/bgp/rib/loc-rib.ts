@@ -16,6 +16,7 @@ import { selectBest, type DecisionOptions } from './decision.js';
 import type { Path } from './path.js';
 import { formatPrefix, type Afi, type PrefixKey } from './prefix.js';
 import { PrefixMap } from './prefix-map.js';
+import type { TimeSlice } from '../../util/time-slice.js';
 
 type Entry = Path | readonly Path[];
 
@@ -71,6 +72,8 @@ export class LocRib extends EventEmitter<LocRibEvents> {
   private readonly sources: AdjRibIn[] = [];
   /** Prefixes to re-decide; an array (duplicates are harmless: the second pass finds no change). */
   private dirty: PrefixKey[] = [];
+  /** dirty[0, dirtyFrom) are decided already (a flush cut short by its time slice). */
+  private dirtyFrom = 0;
 
   constructor(
     readonly afi: Afi,
@@ -131,15 +134,26 @@ export class LocRib extends EventEmitter<LocRibEvents> {
     return out;
   }
 
-  /** Decide every dirty prefix; emits one 'changes' event and returns the changes. */
-  flush(): BestPathChange[] {
-    if (this.dirty.length === 0) return [];
+  /** Prefixes touched and not decided yet. */
+  get pending(): boolean {
+    return this.dirtyFrom < this.dirty.length;
+  }
+
+  /**
+   * Decide every dirty prefix; emits one 'changes' event and returns the changes. With a slice,
+   * stops once it is used up (a peer with a full table going away touches every prefix at once):
+   * the rest stays dirty for the next flush (see `pending`).
+   */
+  flush(slice?: TimeSlice): BestPathChange[] {
+    if (!this.pending) return [];
     const dirty = this.dirty;
-    this.dirty = [];
     const changes: BestPathChange[] = [];
     const single = this.sources.length === 1 ? this.sources[0] : undefined;
     const resolvable = this.options.resolvable;
-    for (const key of dirty) {
+    let i = this.dirtyFrom;
+    for (; i < dirty.length; i++) {
+      if (slice !== undefined && (i & 1023) === 1023 && slice.due) break;
+      const key = dirty[i]!;
       const before = this.table.get(key);
       let after: Entry | undefined;
       if (single) {
@@ -155,6 +169,12 @@ export class LocRib extends EventEmitter<LocRibEvents> {
       if (after === undefined) this.table.delete(key);
       else this.table.set(key, after);
       changes.push(new BestPathChange(this.afi, key, after, before));
+    }
+    if (i >= dirty.length) {
+      this.dirty = [];
+      this.dirtyFrom = 0;
+    } else {
+      this.dirtyFrom = i;
     }
     if (changes.length > 0) this.emit('changes', changes);
     return changes;

@@ -1,8 +1,11 @@
 // A BGP connection over a Node TCP socket: frames and decodes the incoming stream with the codec's
 // MessageReader, encodes outgoing messages, and closes gracefully so that a NOTIFICATION queued
 // just before close() reaches the peer (RFC 4271 §6: send the NOTIFICATION, then close). Reading
-// starts only at attach(): a connection the session refuses is never parsed.
+// starts only at attach(): a connection the session refuses is never parsed. A read full of
+// UPDATEs is handled a time slice at a time, the socket paused in between, so a peer sending a
+// full table cannot hold the event loop (BFD, keepalives, other sessions) for longer than that.
 import type net from 'node:net';
+import { TimeSlice } from '../../util/time-slice.js';
 import { BgpError, ERR_CEASE, INITIAL_OPTIONS, MessageReader, encodeMessage, isBgpError, type BgpMessage, type CodecOptions } from '../wire/index.js';
 import type { BgpConnection, ConnectionDirection, ConnectionHandler } from './types.js';
 
@@ -22,6 +25,9 @@ export class SocketConnection implements BgpConnection {
   private options: CodecOptions = INITIAL_OPTIONS;
   private handler: ConnectionHandler | undefined;
   private closing = false;
+  /** Messages left in the reader after a slice ran out; the socket is paused until they are done. */
+  private backlog = false;
+  private readonly slice = new TimeSlice();
   private readonly closedPromise: Promise<void>;
 
   constructor(
@@ -82,15 +88,35 @@ export class SocketConnection implements BgpConnection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     this.reader.push(chunk);
+    this.slice.restart();
+    this.drain();
+  }
+
+  /** Hands complete messages to the handler until none is left or the time slice is used up. */
+  private drain(): void {
     try {
       for (let m = this.reader.next(); m !== undefined; m = this.reader.next()) {
         this.handler?.message(m);
         if (this.closing) return;
+        if (this.slice.due) {
+          // The rest waits for the next turn of the loop; TCP holds what the peer sends meanwhile.
+          this.backlog = true;
+          this.socket.pause();
+          void this.slice.next().then(() => this.resumeDrain());
+          return;
+        }
       }
     } catch (err) {
       // A bug outside the codec's BgpError still must not leave the stream half-parsed.
       const e = isBgpError(err) ? err : new BgpError(ERR_CEASE, 0, undefined, `internal: ${(err as Error).message}`);
       this.handler?.decodeError(e);
     }
+  }
+
+  private resumeDrain(): void {
+    if (this.closing) return;
+    this.backlog = false;
+    this.drain();
+    if (!this.backlog && !this.closing) this.socket.resume();
   }
 }
