@@ -88,6 +88,7 @@ export class SocketConnection implements BgpConnection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     this.reader.push(chunk);
+    if (this.backlog) return; // a chunk read before the pause: the scheduled drain takes it
     this.slice.restart();
     this.drain();
   }
