@@ -301,7 +301,7 @@ export class BgpBackend implements Backend {
     if (key === this.factsKey) return;
     this.factsKey = key;
     this.refusals.clear();
-    this.speaker?.reimport();
+    this.speaker?.reimport().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'import policy re-run failed'));
   }
 
   private nodeReport(node: RemoteNode): NodeReport {

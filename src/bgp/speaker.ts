@@ -235,6 +235,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private stopped = false;
   /** Families whose Loc-RIB has a flush cut short and continued on the next turn (flushSliced). */
   private readonly ribFlushScheduled = new Set<Afi>();
+  /** Bumped by each reimport(); a sliced reimport whose generation is old stops. */
+  private reimportGeneration = 0;
 
   constructor(private readonly config: SpeakerConfig) {
     super();
@@ -365,14 +367,32 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * Apply the import filter again to everything every peer sent (the filter's inputs changed):
    * routes it now accepts enter the Loc-RIB, routes it now refuses leave. Stale routes of a
    * restarting peer are re-judged the same way and stay stale.
+   *
+   * A peer's full table is re-judged a time slice at a time (a registry change must not hold BFD
+   * and keepalives for a second); a small table is done before this returns. The promise settles
+   * when all is judged; a newer reimport() supersedes one still running, and UPDATEs arriving in
+   * between are judged by the filter as it is then.
    */
-  reimport(): void {
-    for (const peer of this.peers.values()) {
+  async reimport(): Promise<void> {
+    const generation = ++this.reimportGeneration;
+    const slice = new TimeSlice();
+    for (const peer of [...this.peers.values()]) {
       for (const afi of AFIS) {
         const adjIn = peer.adjIn[afi];
         if (!adjIn.received || adjIn.received.size === 0) continue;
         const rib = this.locRib[afi];
-        for (const [key, received] of adjIn.received.entries()) {
+        // What the peer sent at the start; between slices UPDATEs may change or remove entries.
+        const keys = [...adjIn.received.keys()];
+        for (const key of keys) {
+          if (slice.due) {
+            this.exportChanges(rib.flush());
+            this.scheduleDrain();
+            await slice.next();
+            if (generation !== this.reimportGeneration || this.stopped) return;
+            if (this.peers.get(peer.config.address) !== peer) break;
+          }
+          const received = adjIn.received.get(key);
+          if (received === undefined) continue;
           const ok = this.accepts(peer, afi, key, received);
           const has = adjIn.get(key) !== undefined;
           if (ok && !has) {

@@ -1,19 +1,20 @@
 // Hostile input, part 6: a configured external peer sends a full table — 200 000 prefixes, all
-// admitted by its Import list, installed, re-checked by every resync (1 s here), then withdrawn at
-// once when the session drops. weft must take all of it without holding its one thread for long:
-// BFD with that same peer (FRR bfdd on the peer's address, 300 ms × 3) sees weft's packets
-// throughout and never declares the path down, which a stall of 900 ms would do. Nobody else
-// notices: same witnesses as the other hostile-bgp files.
+// admitted by its Import list, installed, re-checked by every resync (1 s here) and re-judged when
+// a node joins the registry, then withdrawn at once when the session drops. weft must take all of
+// it without holding its one thread for long: BFD with that same peer (FRR bfdd on the peer's
+// address, 300 ms × 3) sees weft's packets throughout and never declares the path down, which a
+// stall of 900 ms would do. Nobody else notices: same witnesses as the other hostile-bgp files.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { run } from '../../src/lab/exec.js';
 import { RTPROT_WEFT } from '../../src/netlink/index.js';
 import { FrrBfdDaemon, waitFor as waitForPeer } from '../helpers/bfd-peers.js';
 import { describeKernel } from '../helpers/env.js';
-import { HOSTILE_ASN, hostileStage, nodeIp, peer } from '../helpers/hostile-bgp-lab.js';
+import { HOSTILE_ASN, hostileStage, nodeIp, peer, subnets } from '../helpers/hostile-bgp-lab.js';
 import { waitFor } from '../helpers/lab-probes.js';
 import { announce } from '../helpers/raw-bgp-peer.js';
 
 const ADDRESS = '192.0.2.100';
+const JOINED_SUBNET = '10.244.250.0/24';
 const COUNT = 200_000;
 /** 100.64.0.0/10 as /32s: outside the cluster network, inside the peer's Import list. */
 const PREFIXES = Array.from({ length: COUNT }, (_, i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`);
@@ -31,6 +32,15 @@ describeKernel('weft --backend=bgp against a peer sending a full table, with BFD
   let bfdd: FrrBfdDaemon | undefined;
   const counters = async (): Promise<FrrCounters | undefined> => (JSON.parse(await bfdd!.vtysh('show bfd peers counters json')) as FrrCounters[]).find((c) => c.peer === nodeIp(s.lab, 1));
   const kernelRoutes = async (): Promise<number> => (await run('ip', ['-n', s.lab.nodeLayout(1).netns, 'route', 'show', 'proto', String(RTPROT_WEFT), 'root', '100.64.0.0/10'])).split('\n').filter((l) => l.trim() !== '').length;
+
+  const etcdctl = (...args: string[]): Promise<string> => run('etcdctl', ['--endpoints', s.lab.layout.etcdEndpoint, ...args], { netns: s.lab.layout.underlayNetns, env: { ...process.env, ETCDCTL_API: '3' } });
+  const subnetKey = (subnet: string): string => `/weft/network/subnets/${subnet.replace('/', '-')}`;
+  /** A third node's entry (node2's, with another subnet and address): nothing runs behind it. */
+  const joinNode = async (): Promise<void> => {
+    const node2 = JSON.parse(await etcdctl('get', subnetKey((await subnets(s.lab))[1]!), '--print-value-only')) as Record<string, unknown>;
+    await etcdctl('put', subnetKey(JOINED_SUBNET), JSON.stringify({ ...node2, PublicIP: '192.0.2.50' }));
+  };
+  const leaveNode = async (): Promise<void> => void (await etcdctl('del', subnetKey(JOINED_SUBNET)));
 
   beforeAll(async () => {
     bfdd = new FrrBfdDaemon(s.lab.layout.underlayNetns);
@@ -51,9 +61,13 @@ describeKernel('weft --backend=bgp against a peer sending a full table, with BFD
     await waitFor(`${COUNT} prefixes accepted`, async () => (await peer(s.lab, 1, ADDRESS).catch(() => undefined))?.prefixesAccepted === COUNT, 60_000);
     await waitFor(`${COUNT} routes in node1's kernel`, async () => (await kernelRoutes()) === COUNT, 60_000);
     const installedMs = Date.now() - started;
-    // Full passes over the whole table (resync 1 s), each diffing 200 000 routes against the kernel.
+    // Full passes over the whole table (resync 1 s), each diffing 200 000 routes against the kernel;
+    // and a node joining the registry meanwhile, which has every path of the table judged again.
+    await joinNode();
+    await waitFor('node1 knows the joined node', async () => JSON.stringify(await s.lab.daemonStatus(1)).includes(JOINED_SUBNET));
     await new Promise((r) => setTimeout(r, 3000));
     expect(await kernelRoutes()).toBe(COUNT);
+    await leaveNode();
     const dropped = Date.now();
     p.close();
     await waitFor('every route withdrawn', async () => (await kernelRoutes()) === 0, 60_000);

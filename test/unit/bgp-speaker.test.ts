@@ -395,20 +395,37 @@ describe('Speaker import filter (policy whose inputs change while sessions run)'
     expect(speaker.status().find((s) => s.address === E2.address)!.prefixes.ipv4).toMatchObject({ received: 1, accepted: 0 });
   });
 
-  it('re-imports what peers sent when the filter\'s inputs change, without a route refresh', () => {
+  it('re-imports what peers sent when the filter\'s inputs change, without a route refresh', async () => {
     speaker.setPeers([E1]);
     session(E1.address).establish();
     session(E1.address).announce(['203.0.113.0/24', '198.51.100.0/24']);
     expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['203.0.113.0/24']);
     allowed = new Set(['198.51.100.0/24']);
-    speaker.reimport();
+    await speaker.reimport();
     expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['198.51.100.0/24']);
     expect(session(E1.address).refreshRequests).toEqual([]);
     // A withdrawn route is forgotten: a later re-import cannot bring it back.
     session(E1.address).withdraw(['198.51.100.0/24']);
     allowed = new Set(['198.51.100.0/24', '203.0.113.0/24']);
-    speaker.reimport();
+    await speaker.reimport();
     expect([...speaker.locRib.ipv4.entries()].map(([k]) => formatPrefix(k))).toEqual(['203.0.113.0/24']);
+  });
+
+  it('re-imports a full table a time slice at a time: timers run in between, and the newest filter wins', async () => {
+    speaker.setPeers([E1]);
+    session(E1.address).establish();
+    const table = Array.from({ length: 60_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}/32`);
+    session(E1.address).announce(table);
+    expect(speaker.locRib.ipv4.size).toBe(0);
+    allowed = new Set(table);
+    let timerRan = false;
+    setTimeout(() => (timerRan = true), 0);
+    const first = speaker.reimport();
+    expect(speaker.locRib.ipv4.size).toBeLessThan(table.length); // not all in one go
+    allowed = new Set(table.slice(0, 10)); // the inputs change again before it is done
+    await Promise.all([first, speaker.reimport()]);
+    expect(timerRan).toBe(true);
+    expect(speaker.locRib.ipv4.size).toBe(10);
   });
 
   it('counts max-prefix over what the peer sent, refused routes included (they are kept for re-import)', () => {
@@ -418,12 +435,12 @@ describe('Speaker import filter (policy whose inputs change while sessions run)'
     expect(session(E1.address).resets).toEqual([{ code: 6, subcode: 1, data: [0, 1, 1, 0, 0, 0, 2] }]);
   });
 
-  it('does not keep a treat-as-withdraw route for a later re-import (RFC 7606)', () => {
+  it('does not keep a treat-as-withdraw route for a later re-import (RFC 7606)', async () => {
     speaker.setPeers([E1]);
     session(E1.address).establish();
     session(E1.address).announce(['203.0.113.0/24']);
     session(E1.address).emit('update', { afi: 'ipv4', withdraw: [], announce: [prefixKey('203.0.113.0/24')], attrs: { origin: 0, asPath: [], nextHop: E1.address }, treatAsWithdraw: true });
-    speaker.reimport();
+    await speaker.reimport();
     expect(speaker.locRib.ipv4.size).toBe(0);
     expect(speaker.adjRibIn(E1.address, 'ipv4', 'received')!.size).toBe(0);
   });
