@@ -106,12 +106,20 @@ describeKernel('weft daemon --backend=bgp, three nodes in a full mesh (lab)', ['
     expect(received).toBe(sent);
   });
 
-  it('removes a deleted node\'s route from the others within 2 s', async () => {
+  it('removes a deleted node\'s session and route from the others within 2 s', async () => {
     const subnet = await subnetOf(lab, 3);
+    const node3 = lab.state.nodes.find((n) => n.index === 3)!.ip;
+    const peersOf = async (node: number): Promise<string[]> => (((await lab.daemonStatus(node)) as DaemonStatus).bgp?.peers ?? []).map((p) => p.address);
+    // SIGTERM sends no Cease: the others keep node3's route as stale (graceful restart) until the
+    // registry says the node is gone — that deletion, not the hold timer, must remove both.
     await lab.stopDaemon(3, 'SIGTERM');
+    for (const node of [1, 2]) expect(await peersOf(node)).toContain(node3);
     await run('etcdctl', ['--endpoints', lab.layout.etcdEndpoint, 'del', `/weft/network/subnets/${subnet.replace('/', '-')}`], { netns: lab.layout.underlayNetns, env: { ...process.env, ETCDCTL_API: '3' } });
     const started = Date.now();
-    for (const node of [1, 2]) await waitFor(`node3's route gone from node${node}`, async () => !(await weftRoutes(lab, node)).some((r) => r.dst === subnet), 2000);
+    for (const node of [1, 2]) {
+      await waitFor(`node3's route gone from node${node}`, async () => !(await weftRoutes(lab, node)).some((r) => r.dst === subnet), 2000);
+      await waitFor(`node3's session gone from node${node}`, async () => !(await peersOf(node)).includes(node3), 2000);
+    }
     expect(Date.now() - started).toBeLessThan(2000);
     const results = (await lab.connectivity()).filter((r) => !r.from.startsWith('node3') && !r.to.startsWith('node3'));
     expect(results.filter((r) => !r.ok)).toEqual([]);

@@ -17,10 +17,10 @@ const corpus = loadCorpus(target);
 const pool = [...target.seeds(), ...corpus.map((f) => f.case)];
 
 /**
- * Bugs found by fuzzing and not fixed yet, by the failure they cause. Corpus inputs failing this
- * way are expected to; once none does, the test says so and the entry goes.
+ * Bugs found by fuzzing and not fixed yet, matched by the failure they cause (empty: every finding
+ * so far is fixed). Corpus inputs failing this way are expected to; once none does, the test says
+ * so and the entry goes.
  */
-// Bugs found but not fixed yet, matched by reason (empty: every finding so far is fixed).
 const KNOWN_OPEN: { reason: RegExp; where: string }[] = [];
 const isKnownOpen = (reason: string): boolean => KNOWN_OPEN.some((k) => k.reason.test(reason));
 
