@@ -69,7 +69,7 @@ export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, lo
   }
   if (config.bgpNode !== undefined) bgpNode = { ...config.bgpNode, allowInlinePassword: true };
   const netlink = Netlink.open();
-  const backend = createBackend(netConf, { netlink, logger: logger.child({ component: netConf.backend.type }), ...(bgpNode ? { bgpNode } : {}) });
+  const backend = await createBackend(netConf, { netlink, logger: logger.child({ component: netConf.backend.type }), ...(bgpNode ? { bgpNode } : {}) });
   let publicIPs: { publicIP: string; publicIPv6?: string } | undefined;
   return new Daemon({
     nodeName: config.nodeName,

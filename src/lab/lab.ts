@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, wri
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 import { daemonGet } from '../daemon/client.js';
 import { cniAdd, cniDel } from './cni-runtime.js';
 import { isAlive, probe, run, startDetached, stopPid } from './exec.js';
@@ -395,7 +396,7 @@ protocol bgp tor {
       ...this.state.daemonArgs,
       ...(this.state.nodes.find((n) => n.index === index)?.daemonArgs ?? []),
     ];
-    const child = startDetached(process.execPath, args, { netns: node.netns, logFile: join(node.dir, 'daemon.log') });
+    const child = startDetached(process.execPath, [...DAEMON_NODE_FLAGS, ...args], { netns: node.netns, logFile: join(node.dir, 'daemon.log') });
     if (child.pid === undefined) throw new Error(`could not start the daemon of ${node.name}`);
     const entry = this.state.nodes.find((n) => n.index === index);
     if (entry) entry.daemonPid = child.pid;

@@ -134,12 +134,12 @@ describe('the route partition between the two backends', () => {
 
 describe('createBackend with CrossSubnet', () => {
   const logger = { child: () => logger, info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
-  it('builds the composite, its overlay on Backend.VNI/Port, and the plain BGP backend without it', () => {
+  it('builds the composite, its overlay on Backend.VNI/Port, and the plain BGP backend without it', async () => {
     const conf = (extra: Record<string, unknown>) => parseNetConf({ Network: '10.244.0.0/16', Backend: { Type: 'bgp', ...extra } });
-    const backend = createBackend(conf({ CrossSubnet: 'vxlan', VNI: 4, Port: 4789 }), { netlink: {} as Netlink, logger });
+    const backend = await createBackend(conf({ CrossSubnet: 'vxlan', VNI: 4, Port: 4789 }), { netlink: {} as Netlink, logger });
     expect(backend).toBeInstanceOf(CrossSubnetBackend);
     expect(backend.type).toBe('bgp');
     expect((backend as CrossSubnetBackend).vxlan.options).toMatchObject({ vni: 4, port: 4789, directRouting: false });
-    expect(createBackend(conf({}), { netlink: {} as Netlink, logger })).not.toBeInstanceOf(CrossSubnetBackend);
+    expect(await createBackend(conf({}), { netlink: {} as Netlink, logger })).not.toBeInstanceOf(CrossSubnetBackend);
   });
 });

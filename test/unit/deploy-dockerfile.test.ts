@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
 import { DEPLOY_DIR, KUBE_DIR, REPO_ROOT, daemonSetOf, kustomizationFileObjects } from '../helpers/deploy-manifests.js';
 
 interface Instruction {
@@ -168,10 +169,12 @@ describe('deploy/Dockerfile', () => {
     expect(text).toMatch(/ambient capabilities/);
   });
 
-  it("starts package.json's weft bin in exec form, and has no HEALTHCHECK (Kubernetes probes instead)", () => {
+  it("starts package.json's weft bin in exec form with the daemon's V8 flags, and has no HEALTHCHECK (Kubernetes probes instead)", () => {
     const entrypoint = z.array(z.string()).parse(JSON.parse(of(runtime, 'ENTRYPOINT')[0] ?? 'null'));
     expect(entrypoint[0]).toBe('node');
-    expect(entrypoint[1]).toBe(`/app/${packageJson.bin.weft!.replace(/^\.\//, '')}`);
+    // The daemon's V8 flags, as the lab runs it (src/daemon/node-flags.ts), then the bin.
+    expect(entrypoint.slice(1, -1)).toEqual(DAEMON_NODE_FLAGS);
+    expect(entrypoint.at(-1)).toBe(`/app/${packageJson.bin.weft!.replace(/^\.\//, '')}`);
     expect(instructions.filter((i) => i.keyword === 'HEALTHCHECK')).toEqual([]);
   });
 });
