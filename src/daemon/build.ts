@@ -2,7 +2,6 @@
 // configured backend, underlay selection, the CNI handoff and --ip-masq. The only place that
 // knows which concrete implementation goes with which flag; the Daemon itself only sees parts.
 import { readFileSync } from 'node:fs';
-import { Etcd3 } from 'etcd3';
 import type { NodeBgpSettings } from '../../modes/bgp/index.js';
 import { createBackend } from '../../modes/index.js';
 import { ConfigError } from '../config/errors.js';
@@ -12,7 +11,6 @@ import { writeCniHandoff } from '../cni/handoff.js';
 import type { Logger } from '../log.js';
 import { selectUnderlay } from '../net/iface.js';
 import { Netlink } from '../netlink/index.js';
-import { EtcdRegistry, readEtcdNetworkConfig } from '../registry/etcd.js';
 import type { OwnBgpAnnotations } from '../registry/kube.js';
 import type { NodeRegistry } from '../registry/types.js';
 import { Daemon } from './daemon.js';
@@ -32,6 +30,7 @@ export interface DaemonExtras {
 async function loadNetConf(config: DaemonConfig, logger: Logger): Promise<NetConf> {
   if (config.netConf) return config.netConf;
   if (config.registry !== 'etcd') throw new ConfigError('--net-conf', undefined, 'a net-conf.json file (required with --registry=kube)', { problem: 'nothing' });
+  const [{ Etcd3 }, { readEtcdNetworkConfig }] = await Promise.all([import('etcd3'), import('../registry/etcd.js')]);
   const client = new Etcd3({ hosts: config.etcdEndpoints });
   try {
     for (let attempt = 1; ; attempt++) {
@@ -54,12 +53,14 @@ export async function buildDaemon(config: DaemonConfig, extras: DaemonExtras, lo
   const metrics = new DaemonMetrics();
   const network = toRegistryNetwork(netConf);
   const registryLogger = logger.child({ component: 'registry' });
-  // The Kubernetes client is imported only when it is used: loading it costs ~0.5 s of start-up
-  // (over 1 s on a busy machine) and ~35 MB of RSS that an etcd-backed daemon would carry for
-  // nothing (weft bench scale).
+  // Each registry's client is imported only when it is used. The Kubernetes client costs ~0.5 s of
+  // start-up (over 1 s on a busy machine) and ~35 MB of RSS that an etcd-backed daemon would carry
+  // for nothing (weft bench scale); etcd3 with gRPC and protobufjs ~0.18 s and ~30 MB that every
+  // daemon on the kube registry — the usual install — would.
   let bgpNode: NodeBgpSettings | undefined;
   let registry: NodeRegistry;
   if (config.registry === 'etcd') {
+    const { EtcdRegistry } = await import('../registry/etcd.js');
     registry = new EtcdRegistry({ endpoints: config.etcdEndpoints, prefix: config.etcdPrefix, network, subnetFile: config.subnetFile, logger: registryLogger, metrics: metrics.registry });
   } else {
     const kube = new (await import('../registry/kube.js')).KubeRegistry({ nodeName: config.nodeName, network, ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), annotationPrefix: config.kubeAnnotationPrefix, logger: registryLogger, metrics: metrics.registry });
