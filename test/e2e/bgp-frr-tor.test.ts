@@ -4,10 +4,13 @@
 // and one Peers entry {Address 192.0.2.1, ASN 65000, Password, BFD, Import ["198.51.100.0/24"]}. The ToR
 // announces the podCIDRs with itself as next hop and forwards pod traffic; it also originates
 // 198.51.100.0/24, which the nodes install only because their Import list names it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { daemonGet } from '../../src/daemon/client.js';
 import { probe } from '../../src/lab/exec.js';
 import { Lab } from '../../src/lab/lab.js';
-import { OUTSIDE_ADDRESS, OUTSIDE_PREFIX, nodeAsn } from '../../src/lab/tor.js';
+import { OUTSIDE_ADDRESS, OUTSIDE_PREFIX, TOR_PASSWORD, nodeAsn } from '../../src/lab/tor.js';
 import { describeKernel } from '../helpers/env.js';
 import { waitFor, weftRoutes } from '../helpers/lab-probes.js';
 
@@ -47,6 +50,20 @@ describeKernel('weft daemon --backend=bgp behind an FRR eBGP ToR with TCP-MD5 (l
       const bfd = JSON.parse(await lab.vtysh(1, 'show bfd peers json')) as { peer?: string; status?: string }[];
       return nodes.every((n) => bfd.some((p) => p.peer === n.ip && p.status === 'up'));
     }, 10_000);
+  });
+
+  it('never shows the MD5 password: not in a daemon\'s debug log, /status or /metrics', async () => {
+    for (const n of nodes) {
+      const socketPath = lab.statusSocket(n.index);
+      const seen = {
+        log: readFileSync(join(lab.nodeLayout(n.index).dir, 'daemon.log'), 'utf8'),
+        status: (await daemonGet({ socketPath }, '/status')).body,
+        metrics: (await daemonGet({ socketPath }, '/metrics')).body,
+      };
+      // The sessions are up, so the password was used: the log is not empty of BGP detail.
+      expect(seen.log).toContain('Established');
+      for (const [where, text] of Object.entries(seen)) expect(text.includes(TOR_PASSWORD), `node${n.index} ${where}`).toBe(false);
+    }
   });
 
   it('exports every podCIDR to the ToR, which installs it via its node', async () => {
