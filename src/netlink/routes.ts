@@ -109,7 +109,7 @@ export class Routes {
   async replace(spec: RouteSpec): Promise<void> {
     await this.withFreshIndexes(spec, async () => {
       const payload = await this.encode(spec, false);
-      await this.nl.socket.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, payload, { operation: 'route.replace', target: describe(spec) });
+      await this.nl.socket.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, payload, { operation: 'route.replace', target: () => describe(spec) });
     });
   }
 
@@ -117,7 +117,7 @@ export class Routes {
   async delete(spec: RouteSpec): Promise<void> {
     await this.withFreshIndexes(spec, async () => {
       const payload = await this.encode(spec, true);
-      await this.nl.socket.request(RTM_DELROUTE, 0, payload, { operation: 'route.delete', target: describe(spec) });
+      await this.nl.socket.request(RTM_DELROUTE, 0, payload, { operation: 'route.delete', target: () => describe(spec) });
     });
   }
 

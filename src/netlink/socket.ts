@@ -67,8 +67,21 @@ export function encodeFrame(type: number, flags: number, seq: number, payload: U
 export interface RequestContext {
   /** Operation name for errors and logs, e.g. "route.replace". */
   operation: string;
-  /** What the operation is about, e.g. "10.244.3.0/24". */
-  target: string;
+  /**
+   * What the operation is about, e.g. "10.244.3.0/24". A function when the text costs something to
+   * build: it is only called for an error, and thousands of writes in a reconcile succeed.
+   */
+  target: string | (() => string);
+}
+
+/** The text of a request's target (built now if it was deferred). */
+export function targetOf(context: RequestContext): string {
+  return typeof context.target === 'string' ? context.target : context.target();
+}
+
+/** A failed request's NetlinkError. */
+function requestError(context: RequestContext, errno: number, detail?: string): NetlinkError {
+  return new NetlinkError(context.operation, targetOf(context), errno, detail);
 }
 
 export interface RawMessage {
@@ -166,7 +179,7 @@ export class RtnlSocket {
   }
 
   private enqueue(type: number, flags: number, payload: Uint8Array[], context: RequestContext, dump: boolean): Promise<RawMessage[]> {
-    if (this.closed) return Promise.reject(new NetlinkError(context.operation, context.target, 9, 'socket closed'));
+    if (this.closed) return Promise.reject(requestError(context, 9, 'socket closed'));
     return new Promise((resolve, reject) => {
       const seq = this.nextSeq();
       const frame = encodeFrame(type, flags | NLM_F_REQUEST | NLM_F_ACK, seq, payload);
@@ -256,7 +269,7 @@ export class RtnlSocket {
     const deadline = Date.now() - this.timeoutMs;
     for (const pending of [...this.inFlight.values()]) {
       if (pending.sentAt > deadline || !this.inFlight.has(pending.seq)) continue;
-      const error = (p: Pending): NetlinkError => new NetlinkError(p.context.operation, p.context.target, ETIMEDOUT, `no answer within ${this.timeoutMs} ms`);
+      const error = (p: Pending): NetlinkError => requestError(p.context, ETIMEDOUT, `no answer within ${this.timeoutMs} ms`);
       for (const member of pending.silent ?? []) {
         if (this.inFlight.delete(member.seq)) {
           this.load -= member.cost;
@@ -287,10 +300,10 @@ export class RtnlSocket {
       if (message.type === NLMSG_ERROR) {
         const errno = -message.data.readInt32LE(0);
         if (errno === 0) this.finish(pending);
-        else this.finish(pending, new NetlinkError(pending.context.operation, pending.context.target, errno));
+        else this.finish(pending, requestError(pending.context, errno));
       } else if (message.type === NLMSG_DONE) {
         const errno = message.data.length >= 4 ? -message.data.readInt32LE(0) : 0;
-        this.finish(pending, errno > 0 ? new NetlinkError(pending.context.operation, pending.context.target, errno) : undefined);
+        this.finish(pending, errno > 0 ? requestError(pending.context, errno) : undefined);
       } else {
         pending.replies.push({ type: message.type, flags: message.flags, data: message.data });
       }
@@ -326,7 +339,7 @@ export class RtnlSocket {
     this.dumpRunning = false;
     this.load = 0;
     for (const pending of all) {
-      pending.reject(new NetlinkError(pending.context.operation, pending.context.target, errno || 9, detail));
+      pending.reject(requestError(pending.context, errno || 9, detail));
     }
     if (!this.closed) this.raw.unref();
   }
