@@ -69,15 +69,29 @@ async function iproute2Run(netns: string, remotes: Remote[], dir: string): Promi
   return (performance.now() - start) / 1000;
 }
 
-/** The daemon's V8 heap (used, total) and external memory, MB, from its own /metrics. */
-async function heapMB(socketPath: string): Promise<{ used: number; total: number; external: number }> {
+/** Garbage collection so far, by V8's kind (minor = scavenges of the young generation). */
+type GcTally = Record<'minor' | 'major' | 'incremental', { count: number; ms: number }>;
+
+/** The daemon's V8 heap (used, total) and external memory, MB, and its GC so far, from its own /metrics. */
+async function heapMB(socketPath: string): Promise<{ used: number; total: number; external: number; gc: GcTally }> {
   const res = await daemonGet({ socketPath }, '/metrics', 5000);
-  const value = (name: string): number => {
-    const m = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(res.body);
-    if (!m) throw new Error(`daemon /metrics has no ${name}`);
-    return Number(m[1]) / 1048576;
+  const sample = (name: string): number | undefined => {
+    const m = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} ([0-9.e+-]+)$`, 'm').exec(res.body);
+    return m ? Number(m[1]) : undefined;
   };
-  return { used: value('weft_nodejs_heap_size_used_bytes'), total: value('weft_nodejs_heap_size_total_bytes'), external: value('weft_nodejs_external_memory_bytes') };
+  const value = (name: string): number => {
+    const v = sample(name);
+    if (v === undefined) throw new Error(`daemon /metrics has no ${name}`);
+    return v / 1048576;
+  };
+  // prom-client's gc histogram; a kind that never ran has no series.
+  const gcOf = (kind: string) => ({ count: sample(`weft_nodejs_gc_duration_seconds_count{kind="${kind}"}`) ?? 0, ms: (sample(`weft_nodejs_gc_duration_seconds_sum{kind="${kind}"}`) ?? 0) * 1000 });
+  return {
+    used: value('weft_nodejs_heap_size_used_bytes'),
+    total: value('weft_nodejs_heap_size_total_bytes'),
+    external: value('weft_nodejs_external_memory_bytes'),
+    gc: { minor: gcOf('minor'), major: gcOf('major'), incremental: gcOf('incremental') },
+  };
 }
 
 /** Milestones from the daemon's JSON log, ms after `spawnedAt` (epoch ms). */
@@ -199,6 +213,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<void> {
     `ratio weft / iproute2: ${ratio.toFixed(2)}×  (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`,
     `daemon RSS at ready: ${result.memory.rss.toFixed(1)} MB (peak ${result.memory.hwm.toFixed(1)} MB, 5 s later ${result.settledRss.toFixed(1)} MB)  (target ≤ ${TARGET_RSS_MB} MB: ${result.memory.rss <= TARGET_RSS_MB ? 'met' : 'NOT met'})`,
     `  of which V8 heap ${result.heap.used.toFixed(1)} MB used / ${result.heap.total.toFixed(1)} MB reserved, external ${result.heap.external.toFixed(1)} MB (daemon /metrics at ready)`,
+    `  GC until ready: ${(['minor', 'major', 'incremental'] as const).map((k) => `${k} ${result.heap.gc[k].count}× ${result.heap.gc[k].ms.toFixed(0)} ms`).join(', ')}`,
     '',
     'README:',
     `| scale (${n} remote nodes) | weft | iproute2 batch | ratio |`,
