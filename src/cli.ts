@@ -1,7 +1,10 @@
 // The `weft` command: one commander program whose subcommands are the daemon's tools.
 // Global options (--log-level, --log-format) apply to every subcommand; each subcommand lives in
 // its own module and is only imported when it runs, so `weft --help` stays fast.
+import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { isCommandFailure } from './command-failure.js';
+import { DaemonUnreachableError } from './daemon/client.js';
 import { addDaemonOptions } from './config/daemon-config.js';
 import { createLogger, isLogLevel, LOG_LEVELS, setRootLogger } from './log.js';
 
@@ -11,6 +14,11 @@ function parseLogLevel(value: string): string {
   if (value !== 'silent' && !isLogLevel(value)) {
     throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}, silent`);
   }
+  return value;
+}
+
+function parsePodAddress(value: string): string {
+  if (isIP(value) !== 4) throw new InvalidArgumentError('expected an IPv4 pod address, e.g. 10.244.1.2');
   return value;
 }
 
@@ -70,8 +78,8 @@ export function buildProgram(): Command {
   program
     .command('trace')
     .description('follow a packet from one pod IP to another hop by hop against live kernel state; the first broken hop is marked with why and the fix')
-    .argument('<src-pod-ip>', 'source pod address')
-    .argument('<dst-pod-ip>', 'destination pod address')
+    .argument('<src-pod-ip>', 'source pod address', parsePodAddress)
+    .argument('<dst-pod-ip>', 'destination pod address', parsePodAddress)
     .option('--lab <id>', 'trace inside a lab: enter every node and pod namespace of it')
     .option('--lab-root <dir>', 'the lab\'s run root (default: /run/weft-lab)')
     .option('--socket <path>', 'the local daemon\'s status socket, without --lab (default: /run/weft/weft.sock) [env WEFT_STATUS_SOCKET]')
@@ -242,5 +250,20 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  const program = buildProgram();
+  let running = 'weft';
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = [];
+    for (let c: Command | null = action; c; c = c.parent) names.unshift(c.name());
+    running = names.join(' ');
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // No daemon, no such lab, an error answer: one line for the operator, not a stack trace.
+    if (!isCommandFailure(error)) throw error;
+    const hint = error instanceof DaemonUnreachableError ? ' — is weft daemon running on this node? (--socket names another status socket)' : '';
+    process.stderr.write(`${running}: ${error.message}${hint}\n`);
+    process.exitCode = 1;
+  }
 }

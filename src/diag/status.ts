@@ -1,6 +1,7 @@
 // `weft status`: asks the local daemon (its status socket, or --health-addr) how it is doing and
 // prints it for a person (or as JSON with --json): backend, node, subnet, readiness, the last
 // reconcile, and every remote node with its state and, when not programmed, why.
+import { CommandFailure } from '../command-failure.js';
 import { daemonGet, type DaemonAddress } from '../daemon/client.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { table } from '../lab/report.js';
@@ -72,7 +73,7 @@ export function formatUptime(seconds: number): string {
 
 export async function runStatus(options: StatusOptions): Promise<void> {
   const res = await daemonGet(daemonAddress(options), '/status');
-  if (res.status !== 200) throw new Error(`daemon answered ${res.status}: ${res.body.trim()}`);
+  if (res.status !== 200) throw new CommandFailure(`the daemon answered ${res.status} to /status: ${res.body.trim()}`);
   const status = JSON.parse(res.body) as DaemonStatus;
   process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
   if (!status.ready) process.exitCode = 1;

@@ -16,11 +16,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { readSubnetEnv } from '../cni/subnet-env.js';
+import { LabNotFoundError } from '../command-failure.js';
 import { DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, parseNetConfText } from '../config/netconf.js';
 import { firstHost, ipToBigInt, rangeOf } from '../net/prefix-math.js';
 import { daemonGet } from '../daemon/client.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { Lab } from '../lab/lab.js';
+import { labLayout } from '../lab/layout.js';
 import { networkOf, parseCidr } from '../net/addr.js';
 import { Netlink, RTPROT_WEFT, type LinkInfo } from '../netlink/index.js';
 import { vxlanDeviceName } from '../../modes/vxlan/options.js';
@@ -257,7 +259,7 @@ async function overlayHops(hops: Hop[], handles: Handles, a: TraceNode, b: Trace
 /** The lab's topology: every node and pod namespace is visible. */
 export async function labTopology(id: string, runRoot?: string): Promise<TraceTopology> {
   const lab = Lab.load(id, runRoot);
-  if (!lab) throw new Error(`no lab "${id}"${runRoot ? ` under ${runRoot}` : ''}`);
+  if (!lab) throw new LabNotFoundError(id, labLayout(id, runRoot).stateFile);
   const nodes: TraceNode[] = [];
   for (const n of lab.state.nodes) {
     const env = await readSubnetEnv(join(n.dir, 'subnet.env'));

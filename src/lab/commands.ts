@@ -1,5 +1,6 @@
 // The `weft lab` subcommands: up, check, status, exec, down. Thin: the work is in lab.ts.
 import { spawnSync } from 'node:child_process';
+import { LabNotFoundError } from '../command-failure.js';
 import { DEFAULT_LAB_ID, labLayout } from './layout.js';
 import { Lab, removeLab } from './lab.js';
 import { connectivityMatrix, table } from './report.js';
@@ -99,7 +100,7 @@ export async function labUp(options: LabUpOptions): Promise<void> {
 
 function loadOrFail(id: string): Lab {
   const lab = Lab.load(id);
-  if (!lab) throw new Error(`no lab "${id}" here (${labLayout(id).stateFile} not found); start one with \`weft lab up\``);
+  if (!lab) throw new LabNotFoundError(id, labLayout(id).stateFile);
   return lab;
 }
 

@@ -74,6 +74,49 @@ describe('weft CLI', () => {
   });
 });
 
+/** Runs the installed bin; its exit status and output, whether or not it failed. */
+function runBin(args: string[]): { status: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(process.execPath, ['bin/weft.js', ...args], { encoding: 'utf8', stdio: 'pipe' });
+    return { status: 0, stdout, stderr: '' };
+  } catch (error) {
+    const e = error as { status: number; stdout: string; stderr: string };
+    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the operator\'s commands when there is nothing to talk to', () => {
+  const missing = `/tmp/weft-cli-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+  it('weft status without a daemon: one line naming the socket and what to check, exit status 1', () => {
+    const r = runBin(['status', '--socket', `${missing}/weft.sock`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`weft status: cannot reach the weft daemon at ${missing}/weft.sock: connect ENOENT ${missing}/weft.sock — is weft daemon running on this node? (--socket names another status socket)`]);
+  });
+
+  it('weft trace without a daemon: the same one line', () => {
+    const r = runBin(['trace', '10.244.1.2', '10.244.2.3', '--socket', `${missing}/weft.sock`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^weft trace: cannot reach the weft daemon at .*ENOENT/)]);
+  });
+
+  it('weft lab status and weft trace --lab for a lab that is not there: one line with the command that makes it', () => {
+    const id = `nolab${process.pid.toString(36)}`.slice(0, 16);
+    for (const args of [['lab', 'status', '--id', id], ['lab', 'exec', '--id', id, 'node1', '--', 'true'], ['trace', '10.244.1.2', '10.244.2.3', '--lab', id, '--lab-root', missing]]) {
+      const r = runBin(args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringMatching(new RegExp(`^weft (lab status|lab exec|trace): no lab "${id}" here \\(.*state\\.json not found\\); start one with \`weft lab up --id ${id}\`$`))]);
+    }
+  });
+
+  it('weft trace checks its arguments are IPv4 addresses before looking for anything', () => {
+    const r = runBin(['trace', 'pod-a', '10.244.2.3', '--socket', `${missing}/weft.sock`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("command-argument value 'pod-a' is invalid for argument 'src-pod-ip'. expected an IPv4 pod address");
+    expect(r.stderr).not.toContain('cannot reach');
+  });
+});
+
 describe('weft daemon start-up errors', () => {
   it('stops with one line naming the bad flag and exit status 2', () => {
     let failure: { status: number; stderr: string } | undefined;
