@@ -12,7 +12,8 @@ import { alive, stopPid } from './bgp-peers.js';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let compiled: string | undefined;
 
-function compileChild(): string {
+/** Compiles the child once per test process (seconds on a busy machine): call it before timing anything. */
+export function compileChild(): string {
   if (compiled !== undefined) return compiled;
   // In the repository's ignored cache, per test process; the directories of processes that died
   // without their exit handler (vitest may kill a worker) are swept by the next run.

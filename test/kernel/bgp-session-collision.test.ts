@@ -5,7 +5,7 @@
 // 2 s of the start and stay up; the ConnectRetry and idle hold keep their defaults (120 s, 5 s) so
 // a stall cannot hide behind a short timer. Processes stopped by PID, namespaces deleted in afterAll.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SessionProcess, type SessionEvent } from '../helpers/bgp-session-process.js';
+import { SessionProcess, compileChild, type SessionEvent } from '../helpers/bgp-session-process.js';
 import { describeKernel } from '../helpers/env.js';
 import { Topology } from '../helpers/topology.js';
 
@@ -15,6 +15,11 @@ const ROUNDS = 50;
 /** Time for both children to boot before the common start (a 2-core machine, shared). */
 const LEAD_MS = 1500;
 const LIMIT_MS = 2000;
+/**
+ * A child whose session started this much after the common instant was late itself (the machine
+ * was busy): that round says nothing about collisions and is run again, at most twice.
+ */
+const LATE_MS = 250;
 
 describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)', [], () => {
   let topo: Topology;
@@ -27,14 +32,17 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
     nsA = await topo.namespace('a');
     nsB = await topo.namespace('b');
     await topo.veth({ ns: nsA, dev: 'eth0', addresses: [`${A}/24`] }, { ns: nsB, dev: 'eth0', addresses: [`${B}/24`] });
-  });
+    // Not inside round 0's lead time: compiling took seconds on a loaded machine, and round 0
+    // then started 4 s late and failed without either side having had a chance.
+    compileChild();
+  }, 120_000);
 
   afterAll(async () => {
     for (const p of running) await p.stop();
     topo?.destroy();
   });
 
-  async function round(i: number): Promise<{ ms: number[]; downs: number; trace: string } | { failed: string }> {
+  async function round(i: number): Promise<{ ms: number[]; downs: number; trace: string } | { failed: string } | { lateMs: number }> {
     // Alternate the higher BGP Identifier: either side may be the one whose connection is kept.
     const [idA, idB] = i % 2 === 0 ? [A, B] : [B, A];
     const startAt = Date.now() + LEAD_MS;
@@ -44,6 +52,13 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
       SessionProcess.start(nsB, { ...common, peerAddress: A, localAddress: B, routerId: idB }, { host: B, port: 179 }, startAt),
     ]);
     running.add(a).add(b);
+    const lateMs = Math.max(...[a, b].map((p) => (p.events.find((e) => e.event === 'ready')?.t ?? Infinity) - startAt));
+    if (lateMs > LATE_MS) {
+      await Promise.all([a.stop(), b.stop()]);
+      running.delete(a);
+      running.delete(b);
+      return { lateMs };
+    }
     const text = (v: unknown): string => (typeof v === 'string' ? v : '');
     const line = (who: string, e: SessionEvent): string => `${e.t - startAt}ms ${who} ${e.event} ${text(e.from)}->${text(e.to)} ${text(e.reason)} ${text(e.detail)}`;
     const trace = (): string =>
@@ -71,16 +86,22 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
     const failed: string[] = [];
     const flapped: string[] = [];
     const times: number[] = [];
+    const redone: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const r = await round(i);
-      if ('failed' in r) failed.push(r.failed);
+      let r = await round(i);
+      for (let retry = 0; retry < 2 && 'lateMs' in r; retry++) {
+        redone.push(r.lateMs);
+        r = await round(i);
+      }
+      if ('lateMs' in r) failed.push(`round ${i}: a child started ${r.lateMs} ms late three times (machine too busy to measure)`);
+      else if ('failed' in r) failed.push(r.failed);
       else {
         times.push(Math.max(...r.ms));
         if (r.downs > 0) flapped.push(r.trace);
       }
     }
     times.sort((x, y) => x - y);
-    console.info(`collision rounds: ${times.length}/${ROUNDS} Established; median ${times[Math.floor(times.length / 2)]} ms, max ${times.at(-1)} ms`);
+    console.info(`collision rounds: ${times.length}/${ROUNDS} Established; median ${times[Math.floor(times.length / 2)]} ms, max ${times.at(-1)} ms; ${redone.length} rounds run again after a child started late (${redone.join(', ')} ms)`);
     expect(failed).toEqual([]);
     expect(flapped).toEqual([]);
   }, 600_000);
