@@ -81,11 +81,26 @@ export interface BgpPeerReport {
   families?: string[];
   /** BFD with this peer, when configured: RFC 5880 state and last diagnostic. */
   bfd?: { state: string; diagnostic: string };
+  /** NOTIFICATIONs sent to and received from the peer since it was configured, keyed "code/subcode". */
+  notificationsSent?: Record<string, number>;
+  notificationsReceived?: Record<string, number>;
+  /** Malformed UPDATEs from the peer that RFC 7606 handled without a reset, by the action taken. */
+  updateErrors?: { attributeDiscard: number; treatAsWithdraw: number };
+}
+
+/** Inbound BGP connections closed before a session saw them, by why. */
+export interface BgpConnectionsRejected {
+  /** From an address that is not a configured peer. */
+  unconfiguredAddress: number;
+  /** From a peer that already had its connections open (a flood or a slowloris). */
+  peerBusy: number;
+  /** accept(2) failed (EMFILE, ENFILE, ENOMEM…). */
+  acceptError: number;
 }
 
 /** Backend-specific facts for /status and `weft status`. */
 export interface BackendDetails {
-  bgp?: { asn: number; routerId: string; routeReflector?: string; peers: BgpPeerReport[] };
+  bgp?: { asn: number; routerId: string; routeReflector?: string; peers: BgpPeerReport[]; connectionsRejected?: BgpConnectionsRejected };
 }
 
 export interface Backend {

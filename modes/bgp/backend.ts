@@ -244,9 +244,12 @@ export class BgpBackend implements Backend {
         prefixesAdvertised: ipv4.advertised + ipv6.advertised,
         ...(p.lastDown !== undefined ? { lastError: p.lastDown } : {}),
         ...(b !== undefined ? { bfd: { state: b.state, diagnostic: b.diagnostic } } : {}),
+        ...(p.errors !== undefined ? { notificationsSent: p.errors.notificationsSent, notificationsReceived: p.errors.notificationsReceived, updateErrors: p.errors.updateErrors } : {}),
       };
     });
-    return { bgp: { asn: this.options.asn, routerId, ...(this.clusterId !== undefined ? { routeReflector: this.clusterId } : {}), peers } };
+    const l = this.listener?.stats;
+    const connectionsRejected = l !== undefined ? { unconfiguredAddress: l.rejectedUnknown, peerBusy: l.rejectedBusy, acceptError: l.acceptErrors } : undefined;
+    return { bgp: { asn: this.options.asn, routerId, ...(this.clusterId !== undefined ? { routeReflector: this.clusterId } : {}), peers, ...(connectionsRejected ? { connectionsRejected } : {}) } };
   }
 
   /**

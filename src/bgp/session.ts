@@ -22,6 +22,7 @@ import type { BgpConnection, Dialer } from './transport/types.js';
 import {
   AFI_IPV4,
   AFI_IPV6,
+  ErrorAction,
   GR_FLAG_RESTARTING,
   SAFI_UNICAST,
   ROUTE_REFRESH_NORMAL,
@@ -98,6 +99,11 @@ export interface SessionStats {
   uptime: number;
   establishedTransitions: number;
   lastError: { direction: 'sent' | 'received' | 'local'; code?: number; subcode?: number; reason: string; at: number } | undefined;
+  /** NOTIFICATIONs since the session was made, keyed "code/subcode" (e.g. "3/1"). */
+  notificationsSent: Record<string, number>;
+  notificationsReceived: Record<string, number>;
+  /** Received UPDATEs that RFC 7606 let the session survive, by the action taken. */
+  updateErrors: { attributeDiscard: number; treatAsWithdraw: number };
 }
 
 /** The FSM's events a session re-emits; per-message counts stay internal (they feed `stats`). */
@@ -125,7 +131,15 @@ export function buildOpen(c: SessionConfig): OpenMessage {
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly fsm: Fsm;
-  private readonly counters = { messagesIn: zeroCounts(), messagesOut: zeroCounts(), octetsOut: 0, establishedTransitions: 0 };
+  private readonly counters = {
+    messagesIn: zeroCounts(),
+    messagesOut: zeroCounts(),
+    octetsOut: 0,
+    establishedTransitions: 0,
+    notificationsSent: {} as Record<string, number>,
+    notificationsReceived: {} as Record<string, number>,
+    updateErrors: { attributeDiscard: 0, treatAsWithdraw: 0 },
+  };
   private lastError: SessionStats['lastError'];
   private registered = false;
   private readonly clock: Clock;
@@ -184,14 +198,22 @@ export class Session extends EventEmitter<SessionEvents> {
       if (d.notificationSent === undefined && d.notificationReceived === undefined) this.lastError = { direction: 'local', reason: `${d.reason}: ${d.detail}`, at: this.clock.now() };
       this.emit('down', d);
     });
-    f.on('update', (u, outcome) => this.emit('update', u, outcome));
+    f.on('update', (u, outcome) => {
+      if (outcome === ErrorAction.AttributeDiscard) this.counters.updateErrors.attributeDiscard++;
+      else if (outcome === ErrorAction.TreatAsWithdraw) this.counters.updateErrors.treatAsWithdraw++;
+      this.emit('update', u, outcome);
+    });
     f.on('routeRefresh', (m) => this.emit('routeRefresh', m));
     f.on('notificationSent', (n) => {
       this.lastError = { direction: 'sent', code: n.code, subcode: n.subcode, reason: n.shutdownMessage ?? '', at: this.clock.now() };
+      const key = `${n.code}/${n.subcode}`;
+      this.counters.notificationsSent[key] = (this.counters.notificationsSent[key] ?? 0) + 1;
       this.emit('notificationSent', n);
     });
     f.on('notificationReceived', (n) => {
       this.lastError = { direction: 'received', code: n.code, subcode: n.subcode, reason: n.shutdownMessage ?? '', at: this.clock.now() };
+      const key = `${n.code}/${n.subcode}`;
+      this.counters.notificationsReceived[key] = (this.counters.notificationsReceived[key] ?? 0) + 1;
       this.emit('notificationReceived', n);
     });
     f.on('messageIn', (t) => this.counters.messagesIn[t]++);
@@ -218,6 +240,9 @@ export class Session extends EventEmitter<SessionEvents> {
       uptime: this.fsm.uptime,
       establishedTransitions: this.counters.establishedTransitions,
       lastError: this.lastError,
+      notificationsSent: { ...this.counters.notificationsSent },
+      notificationsReceived: { ...this.counters.notificationsReceived },
+      updateErrors: { ...this.counters.updateErrors },
     };
   }
 

@@ -27,7 +27,7 @@ import { importAttributes, importAttributesVerdict } from './rib/import.js';
 import { LocRib, type BestPathChange } from './rib/loc-rib.js';
 import { makeSource, routerIdNumber, type Path, type PathSource } from './rib/path.js';
 import { LOCAL_SOURCE_ID, type LocalIdentity, type PeerRole } from './rib/peer-role.js';
-import type { DownInfo, EstablishedInfo, InboundUpdate, PeerSession } from './rib/peer-session.js';
+import type { DownInfo, EstablishedInfo, InboundUpdate, PeerErrorCounts, PeerSession } from './rib/peer-session.js';
 import { parsePrefix, type Afi, type PrefixKey } from './rib/prefix.js';
 import { TimeSlice } from '../util/time-slice.js';
 
@@ -142,6 +142,8 @@ export interface PeerStatus {
   prefixes: Record<Afi, FamilyCounts>;
   lastDown: string | undefined;
   gracefulRestartActive: boolean;
+  /** NOTIFICATIONs and RFC 7606 actions on this peer's session (when the session counts them). */
+  errors: PeerErrorCounts | undefined;
 }
 
 export interface SpeakerEvents {
@@ -455,6 +457,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       },
       lastDown: p.lastDown,
       gracefulRestartActive: p.adjIn.ipv4.staleCount + p.adjIn.ipv6.staleCount > 0,
+      errors: p.session.errorCounts?.(),
     }));
   }
 

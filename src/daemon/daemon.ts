@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Lease, NodeRegistry, RemoteNode, Snapshot } from '../registry/types.js';
 import { DaemonHttpServer, type HttpEndpoint } from './http.js';
 import type { DaemonMetrics } from './metrics.js';
+import { exportBgpMetrics } from './bgp-metrics.js';
 import { ReconcileScheduler, type Trigger } from './scheduler.js';
 
 export interface DaemonParts {
@@ -186,28 +187,11 @@ export class Daemon {
     };
   }
 
-  /** Per-peer gauges from the backend's details(); label sets of peers that went away are removed. */
+  /** The BGP backend's peers and error totals into /metrics (nothing for other backends). */
   private updateBgpMetrics(): void {
     const bgp = this.parts.backend.details?.().bgp;
     if (!bgp && this.bgpMetricPeers.size === 0) return;
-    const { bgpPeerUp, bgpPeerPrefixes, bgpBfdUp } = this.parts.metrics;
-    const now = new Set<string>();
-    for (const p of bgp?.peers ?? []) {
-      now.add(p.address);
-      bgpPeerUp.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
-      bgpPeerPrefixes.set({ peer: p.address, kind: 'received' }, p.prefixesReceived);
-      bgpPeerPrefixes.set({ peer: p.address, kind: 'accepted' }, p.prefixesAccepted);
-      bgpPeerPrefixes.set({ peer: p.address, kind: 'advertised' }, p.prefixesAdvertised);
-      if (p.bfd) bgpBfdUp.set({ peer: p.address }, p.bfd.state === 'Up' ? 1 : 0);
-      else bgpBfdUp.remove({ peer: p.address });
-    }
-    for (const peer of this.bgpMetricPeers) {
-      if (now.has(peer)) continue;
-      bgpPeerUp.remove({ peer });
-      bgpBfdUp.remove({ peer });
-      for (const kind of ['received', 'accepted', 'advertised']) bgpPeerPrefixes.remove({ peer, kind });
-    }
-    this.bgpMetricPeers = now;
+    this.bgpMetricPeers = exportBgpMetrics(this.parts.metrics, bgp, this.bgpMetricPeers);
   }
 
   /**

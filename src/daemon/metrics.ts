@@ -2,6 +2,7 @@
 // tests and several daemons in one process never collide. The registry implementations register
 // their skip counter on the same Registry (passed to them as `metrics`).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterMirror } from './counter-mirror.js';
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -20,6 +21,16 @@ export class DaemonMetrics {
   readonly bgpPeerUp = new Gauge({ name: 'weft_bgp_peer_up', help: 'BGP backend: 1 when the session with the peer is Established, else 0.', labelNames: ['peer'], registers: [this.registry] });
   readonly bgpBfdUp = new Gauge({ name: 'weft_bgp_peer_bfd_up', help: 'BGP backend: 1 when the BFD session with the peer is Up, else 0 (peers with BFD only).', labelNames: ['peer'], registers: [this.registry] });
   readonly bgpPeerPrefixes = new Gauge({ name: 'weft_bgp_peer_prefixes', help: 'BGP backend: prefixes per peer (both families), by kind (received, accepted, advertised).', labelNames: ['peer', 'kind'], registers: [this.registry] });
+  // Hostile or broken BGP input, each counted where bgp-ts keeps the total (session, listener).
+  readonly bgpNotifications = new CounterMirror(
+    new Counter({ name: 'weft_bgp_notifications_total', help: 'BGP backend: NOTIFICATION messages per peer, by direction (sent, received) and RFC 4271 error code and subcode.', labelNames: ['peer', 'direction', 'code', 'subcode'], registers: [this.registry] }),
+  );
+  readonly bgpUpdateErrors = new CounterMirror(
+    new Counter({ name: 'weft_bgp_update_errors_total', help: 'BGP backend: malformed UPDATEs a peer sent that RFC 7606 handled without a reset, by action (treat-as-withdraw, attribute-discard).', labelNames: ['peer', 'action'], registers: [this.registry] }),
+  );
+  readonly bgpConnectionsRejected = new CounterMirror(
+    new Counter({ name: 'weft_bgp_connections_rejected_total', help: 'BGP backend: inbound TCP connections closed before a session saw them, by reason (unconfigured-address, peer-busy, accept-error).', labelNames: ['reason'], registers: [this.registry] }),
+  );
   readonly ready = new Gauge({ name: 'weft_ready', help: '1 when every known remote node is programmed and the CNI files are written.', registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -14,7 +14,7 @@ import { daemonGet } from '../../src/daemon/client.js';
 import { isAlive, run } from '../../src/lab/exec.js';
 import { describeKernel } from '../helpers/env.js';
 import { HOSTILE_ASN, daemonPid, nodeIp, peer, peers, processFootprint, hostileStage } from '../helpers/hostile-bgp-lab.js';
-import { waitFor } from '../helpers/lab-probes.js';
+import { metric, waitFor } from '../helpers/lab-probes.js';
 import { openMessage, encode, rawConnect, RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
 const UNCONFIGURED = ['192.0.2.3', '192.0.2.4'];
@@ -63,13 +63,19 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
     for (const fd of clientFds.splice(0)) closeFd(fd);
   });
 
+  /** node1's count of connections refused from unconfigured addresses (0 before the first). */
+  const refusedUnconfigured = async (): Promise<number> => (await metric(s.lab, 1, 'weft_bgp_connections_rejected_total', { reason: 'unconfigured-address' })) ?? 0;
+
   describe('an address that is not a configured peer', () => {
     it('is closed at once without a single octet, even after sending a valid OPEN, and leaves no peer behind', async () => {
+      const counted = await refusedUnconfigured();
       const p = await RawBgpPeer.connect({ netns: s.lab.layout.underlayNetns, local: UNCONFIGURED[0]!, remote: nodeIp(s.lab, 1) });
       p.send(encode(openMessage({ asn: HOSTILE_ASN, bgpId: UNCONFIGURED[0]! })));
       expect(await p.waitClosed(2000)).toBe(true);
       expect(p.received).toEqual([]);
       expect((await peers(s.lab, 1)).map((x) => x.address)).not.toContain(UNCONFIGURED[0]);
+      // Counted for the operator, by why (the metrics follow each reconcile: resync 1 s here).
+      await waitFor('the refusal in /metrics', async () => (await refusedUnconfigured()) === counted + 1);
       await s.expectUnharmed();
     });
   });
@@ -101,6 +107,7 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
   describe('connection floods on port 179', () => {
     it('2000 idle connections from unconfigured addresses: fds and RSS bounded, back to the baseline, /status answering throughout', async () => {
       const pid = daemonPid(s.lab, 1);
+      const refusedBefore = await refusedUnconfigured();
       const base = processFootprint(pid);
       const samples = sampler(pid);
       let statusWorst = 0;
@@ -150,6 +157,8 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
       expect(statusFailures).toBe(0);
       expect(legitMs).toBeLessThan(5000);
       expect((await peers(s.lab, 1)).map((x) => x.address).filter((a) => UNCONFIGURED.includes(a))).toEqual([]);
+      // Every connection that got through was refused and counted as from an unconfigured address.
+      await waitFor('every refusal in /metrics', async () => (await refusedUnconfigured()) - refusedBefore >= connected, 5000);
       await s.expectUnharmed();
     });
 

@@ -14,7 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ipv4PrefixText, type NotificationMessage } from '../../src/bgp/wire/index.js';
 import { describeKernel } from '../helpers/env.js';
 import { HOSTILE_ASN, nodeIp, peer, subnets, hostileStage } from '../helpers/hostile-bgp-lab.js';
-import { waitFor, weftRoutes } from '../helpers/lab-probes.js';
+import { metric, waitFor, weftRoutes } from '../helpers/lab-probes.js';
 import { ORIGIN_IGP, announce, asPath, attr, message, nextHop, prefix, update, type RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
 const ADDRESSES = Array.from({ length: 56 }, (_, i) => `192.0.2.${100 + i}`);
@@ -89,6 +89,9 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
         expect(await p.waitClosed()).toBe(true);
         p.close();
         await waitFor(`${pfx} withdrawn with the session`, async () => !(await installed(pfx)));
+        // Counted for the operator: this peer, this NOTIFICATION, once.
+        const sent = { peer: s.from, direction: 'sent', code: String(expected.code), subcode: String(expected.subcode) };
+        expect(await waitFor('the NOTIFICATION in /metrics', () => metric(s.lab, 1, 'weft_bgp_notifications_total', sent))).toBe(1);
         await s.expectUnharmed();
       });
     }
@@ -117,7 +120,8 @@ describeKernel('weft --backend=bgp against a hostile peer: malformed UPDATEs (RF
         p.send(bytes(s.from, pfx));
         await waitFor(`${pfx} withdrawn`, async () => !(await installed(pfx)));
         expect(await p.staysUp(300)).toBe(true);
-        expect(await peer(s.lab, 1, s.from)).toMatchObject({ state: 'Established', prefixesAccepted: 0 });
+        expect(await peer(s.lab, 1, s.from)).toMatchObject({ state: 'Established', prefixesAccepted: 0, updateErrors: { treatAsWithdraw: 1, attributeDiscard: 0 } });
+        expect(await waitFor('the treat-as-withdraw in /metrics', () => metric(s.lab, 1, 'weft_bgp_update_errors_total', { peer: s.from, action: 'treat-as-withdraw' }))).toBe(1);
         await s.expectUnharmed();
         p.close();
       });

@@ -1,6 +1,8 @@
 // Probes the end-to-end tests run against a lab: wait for a condition, read weft's routes on a
-// node, and a continuous 10 ms ping whose losses are counted (the "no packet lost" assertions).
+// node, one sample of its /metrics, and a continuous 10 ms ping whose losses are counted (the "no
+// packet lost" assertions).
 import { spawn } from 'node:child_process';
+import { daemonGet } from '../../src/daemon/client.js';
 import { run } from '../../src/lab/exec.js';
 import type { Lab } from '../../src/lab/lab.js';
 
@@ -13,6 +15,19 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** One sample of a node's /metrics: `name{labels}` exactly (all labels given), or undefined. */
+export async function metric(lab: Lab, node: number, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const body = (await daemonGet({ socketPath: lab.statusSocket(node) }, '/metrics')).body;
+  const want = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  for (const line of body.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!] as const).sort(([a], [b]) => a.localeCompare(b));
+    if (JSON.stringify(have) === JSON.stringify(want)) return Number(m[3]);
+  }
+  return undefined;
 }
 
 export interface RouteJson {

@@ -3,6 +3,7 @@
 // negotiated, stop() with an RFC 9003 shutdown message, and config validation.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BgpState } from '../../src/bgp/fsm.js';
+import { ErrorAction } from '../../src/bgp/wire/index.js';
 import { Session, buildOpen, type PeerRegistry } from '../../src/bgp/session.js';
 import type { ListenerPeer } from '../../src/bgp/transport/listener.js';
 import { FakeConnection, FakeDialer, peerOpen } from '../helpers/bgp-fake-transport.js';
@@ -107,6 +108,41 @@ describe('Session', () => {
     const { s, conn } = established();
     conn.receive({ type: 'notification', code: 6, subcode: 4, data: new Uint8Array(0) });
     expect(s.stats.lastError).toMatchObject({ direction: 'received', code: 6, subcode: 4 });
+  });
+
+  it('counts NOTIFICATIONs by direction and code/subcode, and RFC 7606 actions on received UPDATEs', () => {
+    const { s, conn } = established();
+    const problem = (action: ErrorAction) => ({ code: 3, subcode: 1, data: new Uint8Array(0), action, reason: 'test' });
+    const broken = (action: ErrorAction) => conn.receive({ type: 'update', withdrawn: [], nlri: [], attributes: {}, errors: { action, problems: [problem(action)] } });
+    broken(ErrorAction.TreatAsWithdraw);
+    broken(ErrorAction.TreatAsWithdraw);
+    broken(ErrorAction.AttributeDiscard);
+    conn.receive({ type: 'update', withdrawn: [], nlri: [], attributes: {} });
+    expect(s.state).toBe(BgpState.Established);
+    expect(s.stats.updateErrors).toEqual({ treatAsWithdraw: 2, attributeDiscard: 1 });
+    // An UPDATE that calls for a session reset: NOTIFICATION 3/1 sent, counted as sent.
+    broken(ErrorAction.SessionReset);
+    expect(conn.notifications()).toEqual([{ code: 3, subcode: 1 }]);
+    expect(s.stats.notificationsSent).toEqual({ '3/1': 1 });
+    expect(s.stats.notificationsReceived).toEqual({});
+  });
+
+  it('keeps counting received NOTIFICATIONs across reconnects (the totals are the peer\'s, not the connection\'s)', () => {
+    const registry = new FakeRegistry();
+    const dialer = new FakeDialer();
+    const s = new Session(base, { listener: registry, dialer });
+    s.start();
+    for (let round = 0; round < 2; round++) {
+      // The FSM dials again on its own after the idle hold time.
+      const attempts = dialer.attempts.length;
+      if (round > 0) for (let t = 0; t < 120 && dialer.attempts.length === attempts; t++) vi.advanceTimersByTime(1000);
+      const conn = dialer.connect();
+      conn.receive(peerOpen());
+      conn.receive({ type: 'keepalive' });
+      expect(s.state).toBe(BgpState.Established);
+      conn.receive({ type: 'notification', code: 6, subcode: 4, data: new Uint8Array(0) });
+    }
+    expect(s.stats.notificationsReceived).toEqual({ '6/4': 2 });
   });
 
   it('inbound connections from the listener reach the FSM', () => {

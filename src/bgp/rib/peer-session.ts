@@ -45,6 +45,15 @@ export interface PeerSessionEvents {
   routeRefresh: [afi: Afi];
 }
 
+/** What a peer's session has rejected or been told so far: the inputs for error counters. */
+export interface PeerErrorCounts {
+  /** NOTIFICATIONs by direction, keyed "code/subcode". */
+  notificationsSent: Record<string, number>;
+  notificationsReceived: Record<string, number>;
+  /** Received UPDATEs handled by RFC 7606 without a reset, by the action taken. */
+  updateErrors: { attributeDiscard: number; treatAsWithdraw: number };
+}
+
 export interface PeerSession {
   on<E extends keyof PeerSessionEvents>(event: E, listener: (...args: PeerSessionEvents[E]) => void): unknown;
   start(): void;
@@ -55,4 +64,6 @@ export interface PeerSession {
   sendRouteRefresh(afi: Afi): void;
   /** Close with a NOTIFICATION (e.g. Cease / Maximum Number of Prefixes Reached). */
   reset(code: number, subcode: number, data: Uint8Array): void;
+  /** Counts since the session was made (optional: a session that cannot fail has none). */
+  errorCounts?(): PeerErrorCounts;
 }

@@ -9,7 +9,7 @@ import { Session, type SessionConfig, type SessionDeps } from '../session.js';
 import { AFI_IPV4, AFI_IPV6, ErrorAction, ROUTE_REFRESH_NORMAL, SAFI_UNICAST } from '../wire/index.js';
 import type { SessionSpec } from '../speaker.js';
 import type { OutboundUpdate } from './adj-rib-out.js';
-import type { EstablishedInfo, PeerSession, PeerSessionEvents } from './peer-session.js';
+import type { EstablishedInfo, PeerErrorCounts, PeerSession, PeerSessionEvents } from './peer-session.js';
 import type { Afi } from './prefix.js';
 import { endOfRibFamily, endOfRibMessage, inboundFromWire, outboundToWire } from './wire-convert.js';
 
@@ -59,6 +59,11 @@ export class SessionAdapter extends EventEmitter<PeerSessionEvents> implements P
       const afi = afiOf(m.afi, m.safi);
       if (afi !== undefined && m.subtype === ROUTE_REFRESH_NORMAL) this.emit('routeRefresh', afi);
     });
+  }
+
+  errorCounts(): PeerErrorCounts {
+    const { notificationsSent, notificationsReceived, updateErrors } = this.session.stats;
+    return { notificationsSent, notificationsReceived, updateErrors };
   }
 
   /** A factory for Speaker's `createSession`: real Sessions sharing `deps` (listener, dialer…). */
