@@ -4,6 +4,14 @@
 // the RFC 4271 §6.8 connection collision it causes. Every round, both must be Established within
 // 2 s of the start and stay up; the ConnectRetry and idle hold keep their defaults (120 s, 5 s) so
 // a stall cannot hide behind a short timer. Processes stopped by PID, namespaces deleted in afterAll.
+//
+// One down is part of §6.8, not a flap: a side can read the peer's OPEN and KEEPALIVE on a
+// connection and go Established just before the Cease 6/7 the peer sent after them on the same
+// connection, having decided by BGP Identifier to keep the other one (seen 1 round in 100). The
+// FSM then continues on the kept connection within milliseconds, before a route was exchanged.
+// Holding the KEEPALIVE back would only move the down to the other side in the mirror-image
+// timing. So a 'collision-lost' down immediately followed by Established is counted, not failed,
+// as long as it stays rare (at most 1 round in 10); any other down is a flap and fails.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SessionProcess, compileChild, type SessionEvent } from '../helpers/bgp-session-process.js';
 import { describeKernel } from '../helpers/env.js';
@@ -20,6 +28,8 @@ const LIMIT_MS = 2000;
  * was busy): that round says nothing about collisions and is run again, at most twice.
  */
 const LATE_MS = 250;
+/** The documented §6.8 recovery (header) in more rounds than this is a regression. */
+const MAX_COLLISION_RECOVERIES = ROUNDS / 10;
 
 describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)', [], () => {
   let topo: Topology;
@@ -42,7 +52,7 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
     topo?.destroy();
   });
 
-  async function round(i: number): Promise<{ ms: number[]; downs: number; trace: string } | { failed: string } | { lateMs: number }> {
+  async function round(i: number): Promise<{ ms: number[]; downs: number; recoveries: number; trace: string } | { failed: string } | { lateMs: number }> {
     // Alternate the higher BGP Identifier: either side may be the one whose connection is kept.
     const [idA, idB] = i % 2 === 0 ? [A, B] : [B, A];
     const startAt = Date.now() + LEAD_MS;
@@ -71,8 +81,10 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
       const est = await Promise.all([a.waitFor((e) => e.event === 'established', wait), b.waitFor((e) => e.event === 'established', wait)]);
       // Stay up a little: a collision resolved late would show as a down here.
       await new Promise((r) => setTimeout(r, 200));
-      const downs = [a, b].reduce((n, p) => n + p.events.filter((e) => e.event === 'down').length, 0);
-      return { ms: est.map((e) => e.t - startAt), downs, trace: trace() };
+      // A down of the §6.8 race (header) is followed by Established on the kept connection.
+      const isRecovery = (p: SessionProcess, e: SessionEvent): boolean => e.reason === 'collision-lost' && p.events.some((x) => x.event === 'established' && x.t >= e.t);
+      const downs = [a, b].flatMap((p) => p.events.filter((e) => e.event === 'down').map((e) => ({ recovery: isRecovery(p, e) })));
+      return { ms: est.map((e) => e.t - startAt), downs: downs.filter((d) => !d.recovery).length, recoveries: downs.filter((d) => d.recovery).length, trace: trace() };
     } catch {
       return { failed: `round ${i}:\n${trace()}` };
     } finally {
@@ -87,6 +99,7 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
     const flapped: string[] = [];
     const times: number[] = [];
     const redone: number[] = [];
+    const recovered: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       let r = await round(i);
       for (let retry = 0; retry < 2 && 'lateMs' in r; retry++) {
@@ -98,11 +111,14 @@ describeKernel('two bgp-ts sessions dialling each other at one instant (§6.8)',
       else {
         times.push(Math.max(...r.ms));
         if (r.downs > 0) flapped.push(r.trace);
+        if (r.recoveries > 0) recovered.push(r.trace);
       }
     }
     times.sort((x, y) => x - y);
-    console.info(`collision rounds: ${times.length}/${ROUNDS} Established; median ${times[Math.floor(times.length / 2)]} ms, max ${times.at(-1)} ms; ${redone.length} rounds run again after a child started late (${redone.join(', ')} ms)`);
+    console.info(`collision rounds: ${times.length}/${ROUNDS} Established; median ${times[Math.floor(times.length / 2)]} ms, max ${times.at(-1)} ms; ${recovered.length} §6.8 recoveries (Established, Cease 6/7, Established on the kept connection); ${redone.length} rounds run again after a child started late (${redone.join(', ')} ms)`);
+    for (const t of recovered) console.info(`§6.8 recovery:\n${t}`);
     expect(failed).toEqual([]);
     expect(flapped).toEqual([]);
+    expect(recovered.length, recovered.join('\n\n')).toBeLessThanOrEqual(MAX_COLLISION_RECOVERIES);
   }, 600_000);
 });
