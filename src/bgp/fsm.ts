@@ -15,8 +15,10 @@
 // timer: an in-flight dial is not cancelled when the peer's connection arrives (the peer may
 // already be using it) but kept as the candidate; when the primary connection is lost or the
 // peer's Cease 6/7 says it kept the other one, the session continues on the candidate or the
-// pending dial; and in Established an OPEN on a candidate that §6.8 would keep is left unanswered
-// until the peer shows whether it moved (see holdCandidate). With nothing left, a lost collision
+// pending dial; an OPEN on the primary in OpenSent, while a candidate is held that §6.8 keeps,
+// decides at once (Cease 6/7, no KEEPALIVE that could take the peer to Established on a connection
+// about to close); and in Established an OPEN on a candidate that §6.8 would keep is left
+// unanswered until the peer shows whether it moved (see holdCandidate). With nothing left, a lost collision
 // listens in Active and redials after about a second (jittered), not after the idle hold.
 // Not covered: DelayOpen, ConnectRetry jitter for the configured ConnectRetry timer.
 //
@@ -540,6 +542,15 @@ export class Fsm extends EventEmitter<FsmEvents> {
         if (m.type === 'open') {
           const err = this.checkOpen(m);
           if (err !== undefined) return this.fail(notification(err.code, err.subcode, err.data), TransitionReason.OpenRejected, err.message);
+          // §6.8, decided now that the OPEN names the peer's BGP Identifier, when the other
+          // connection (OPEN sent, the peer's due) is the one to keep. Answering with a KEEPALIVE
+          // first and resolving on the other OPEN a moment later let the peer go Established here
+          // just before our Cease 6/7 (a down and up on every ~16th mesh join). The peer computes
+          // the same choice and continues on that connection.
+          if (this.candidate !== undefined && !this.keepExisting(m)) {
+            if (this.conn !== undefined) this.notifyAndClose(this.conn, notification(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION));
+            return this.continueWithoutPrimary('collision decided on the OPEN: keeping the other connection');
+          }
           return this.acceptOpen(m, TransitionReason.OpenReceived);
         }
         if (m.type === 'notification') return this.collisionLostOnPrimary(m) ?? this.receivedNotification(m);

@@ -6,8 +6,9 @@
 // interleave, both must reach Established without waiting for any timer: no ConnectRetry (120 s),
 // no idle hold (5 s). The named cases are the two races a benchmark hit (each side cancelling the
 // dial the other was using; a Cease 6/7 overtaking the OPEN on the kept connection) and one more;
-// 2000 seeded random schedules cover the rest. Then one FSM against a scripted peer: what it does
-// when the collision is decided only after it reached Established, or leaves it nothing.
+// 2000 seeded random schedules cover the rest (and bound how many go down and up on the way). Then
+// one FSM against a scripted peer: what it does when the collision is decided only after it
+// reached Established, or leaves it nothing.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BgpState, Fsm, TransitionReason, type StateChange } from '../../src/bgp/fsm.js';
 import { buildOpen } from '../../src/bgp/session.js';
@@ -27,6 +28,8 @@ class Node {
   readonly fsm: Fsm;
   readonly attempts: Attempt[] = [];
   readonly changes: string[] = [];
+  /** Sessions that went down after Established (a flap, even if it recovers at once). */
+  downs = 0;
   peer!: Node;
 
   constructor(
@@ -63,6 +66,7 @@ class Node {
       dialer,
     );
     this.fsm.on('stateChange', (c: StateChange) => this.changes.push(`${name} ${c.from}->${c.to} ${c.reason} ${c.detail ?? ''}`));
+    this.fsm.on('down', () => this.downs++);
   }
 
   /** The SYN of our latest dial reaches the peer (its kernel completes the handshake). */
@@ -181,8 +185,34 @@ describe('both nodes dial each other at the same instant', () => {
     expect([stateOf(a), stateOf(b)], log()).toEqual([BgpState.Established, BgpState.Established]);
   });
 
+  it('the side that keeps the other connection decides on the OPEN, before its KEEPALIVE: its peer never goes Established on the losing one', () => {
+    // Seen in the kernel test about once in 50 joins: b (higher BGP ID) read a's OPEN on a's
+    // connection, answered with a KEEPALIVE, then read a's OPEN on its own connection and kept that
+    // one with Cease 6/7; a had read OPEN + KEEPALIVE and gone Established just before the Cease.
+    const { a, b, log } = mesh('192.0.2.1', '192.0.2.2');
+    a.fsm.start();
+    b.fsm.start();
+    a.syn();
+    a.accepted(); // b: primary = a's connection (incoming)
+    a.noticed(); // a: primary = its own connection
+    b.syn();
+    b.noticed(); // b: its own connection is the candidate (OPEN sent)
+    b.accepted(); // a: b's connection is the candidate (OPEN sent)
+    const [aOut, bIn] = a.attempts[0]!.wire!;
+    // b reads a's OPEN on a's connection first. It knows a's BGP Identifier now and holds its own
+    // connection, which §6.8 keeps: Cease 6/7 here, no KEEPALIVE.
+    drain(() => [bIn]);
+    expect(bIn.sent.map((m) => m.type)).toEqual(['open', 'notification']);
+    // a reads everything on its connection, then the rest flows.
+    drain(() => [aOut]);
+    drain(() => [...a.ends, ...b.ends]);
+    expect([stateOf(a), stateOf(b)], log()).toEqual([BgpState.Established, BgpState.Established]);
+    expect([a.downs, b.downs], log()).toEqual([0, 0]);
+  });
+
   it('converges without a timer in each of 2000 random schedules (replay one by its seed)', () => {
     const failures: string[] = [];
+    let flapped = 0;
     for (let seed = 1; seed <= 2000; seed++) {
       const random = mulberry32(seed);
       const ids: [string, string] = seed % 2 === 0 ? ['192.0.2.1', '192.0.2.2'] : ['192.0.2.2', '192.0.2.1'];
@@ -199,12 +229,18 @@ describe('both nodes dial each other at the same instant', () => {
         pick.run();
       }
       if (a.fsm.state !== BgpState.Established || b.fsm.state !== BgpState.Established) failures.push(`seed ${seed}: ${steps.join(' ')}\n${log()}`);
+      if (a.downs + b.downs > 0) flapped++;
       a.fsm.removeAllListeners();
       b.fsm.removeAllListeners();
       void a.fsm.stop(undefined, 0);
       void b.fsm.stop(undefined, 0);
     }
     expect(failures.length, failures.slice(0, 3).join('\n\n')).toBe(0);
+    // A down that recovers at once is left only where the side that resolves had answered the
+    // OPEN before its own second connection existed: nothing could have been decided earlier.
+    // Deciding on the OPEN took this from 121 schedules to 40; more is a regression.
+    console.info(`random schedules with a down after Established (recovered): ${flapped} of 2000`);
+    expect(flapped).toBeLessThanOrEqual(40);
   });
 });
 
