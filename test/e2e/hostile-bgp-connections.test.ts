@@ -49,7 +49,7 @@ async function pool<T>(count: number, width: number, job: (i: number) => Promise
   return out;
 }
 
-describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources, TCP-MD5, connection floods', ['etcd', 'etcdctl', 'ping', 'prlimit'], () => {
+describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources, TCP-MD5, connection floods', ['etcd', 'etcdctl', 'ping', 'prlimit', 'nstat'], () => {
   const s = hostileStage({
     prefix: 'hc',
     peers: [
@@ -63,6 +63,8 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
     for (const fd of clientFds.splice(0)) closeFd(fd);
   });
 
+  /** node1's kernel count of connections dropped before accept(2) (listen queue full): weft never sees them. */
+  const listenDrops = async (): Promise<number> => Number(/TcpExtListenDrops\s+(\d+)/.exec(await run('nstat', ['-asz', 'TcpExtListenDrops'], { netns: s.lab.nodeLayout(1).netns }))?.[1] ?? 0);
   /** node1's count of connections refused from unconfigured addresses (0 before the first). */
   const refusedUnconfigured = async (): Promise<number> => (await metric(s.lab, 1, 'weft_bgp_connections_rejected_total', { reason: 'unconfigured-address' })) ?? 0;
 
@@ -108,6 +110,7 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
     it('2000 idle connections from unconfigured addresses: fds and RSS bounded, back to the baseline, /status answering throughout', async () => {
       const pid = daemonPid(s.lab, 1);
       const refusedBefore = await refusedUnconfigured();
+      const dropsBefore = await listenDrops();
       const base = processFootprint(pid);
       const samples = sampler(pid);
       let statusWorst = 0;
@@ -157,8 +160,15 @@ describeKernel('weft --backend=bgp against a hostile peer: unconfigured sources,
       expect(statusFailures).toBe(0);
       expect(legitMs).toBeLessThan(5000);
       expect((await peers(s.lab, 1)).map((x) => x.address).filter((a) => UNCONFIGURED.includes(a))).toEqual([]);
-      // Every connection that got through was refused and counted as from an unconfigured address.
-      await waitFor('every refusal in /metrics', async () => (await refusedUnconfigured()) - refusedBefore >= connected, 5000);
+      // Every connection that reached weft was refused and counted as from an unconfigured address:
+      // all that connected, less those the kernel dropped from a full listen queue before weft
+      // could accept them (a loaded machine accepts more slowly than handshakes complete).
+      const dropped = (await listenDrops()) - dropsBefore;
+      const counted = await waitFor('every refusal in /metrics', async () => {
+        const n = (await refusedUnconfigured()) - refusedBefore;
+        return n >= connected - dropped && n;
+      }, 5000);
+      expect(counted).toBeLessThanOrEqual(connected);
       await s.expectUnharmed();
     });
 

@@ -50,9 +50,10 @@ export function continuousPing(netns: string, address: string): { stop: () => Pr
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   return {
     stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
+      // 'close', not 'exit': the summary ping prints on SIGINT can still be in the pipe at 'exit'.
+      const closed = new Promise((r) => child.once('close', r));
       child.kill('SIGINT');
-      await exited;
+      await closed;
       const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
       if (!m) throw new Error(`no ping summary in: ${output.slice(-300)}`);
       return { sent: Number(m[1]), received: Number(m[2]) };
