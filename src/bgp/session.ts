@@ -106,6 +106,12 @@ export interface SessionStats {
   updateErrors: { attributeDiscard: number; treatAsWithdraw: number };
 }
 
+/** One more NOTIFICATION of this code/subcode in a `SessionStats` tally. */
+function tally(counts: Record<string, number>, n: { code: number; subcode: number }): void {
+  const key = `${n.code}/${n.subcode}`;
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
 /** The FSM's events a session re-emits; per-message counts stay internal (they feed `stats`). */
 export type SessionEvents = Omit<FsmEvents, 'messageIn' | 'messageOut'>;
 
@@ -206,14 +212,12 @@ export class Session extends EventEmitter<SessionEvents> {
     f.on('routeRefresh', (m) => this.emit('routeRefresh', m));
     f.on('notificationSent', (n) => {
       this.lastError = { direction: 'sent', code: n.code, subcode: n.subcode, reason: n.shutdownMessage ?? '', at: this.clock.now() };
-      const key = `${n.code}/${n.subcode}`;
-      this.counters.notificationsSent[key] = (this.counters.notificationsSent[key] ?? 0) + 1;
+      tally(this.counters.notificationsSent, n);
       this.emit('notificationSent', n);
     });
     f.on('notificationReceived', (n) => {
       this.lastError = { direction: 'received', code: n.code, subcode: n.subcode, reason: n.shutdownMessage ?? '', at: this.clock.now() };
-      const key = `${n.code}/${n.subcode}`;
-      this.counters.notificationsReceived[key] = (this.counters.notificationsReceived[key] ?? 0) + 1;
+      tally(this.counters.notificationsReceived, n);
       this.emit('notificationReceived', n);
     });
     f.on('messageIn', (t) => this.counters.messagesIn[t]++);
