@@ -1,10 +1,10 @@
 // The Node/V8 flags the daemon runs with: the lab starts every daemon with them, and
 // deploy/Dockerfile's ENTRYPOINT carries the same (a unit test holds the two together).
 //
-// --max-semi-space-size=2: V8 grows the young generation's semi-spaces up to 16 MiB for
-// allocation-heavy throughput, which a node agent that mostly waits does not need; the reserved
-// heap stays with the process for good. Measured with weft bench scale (5000 remote nodes),
-// alternating runs in one sitting: RSS at ready 131–142 MB without → 111–112 MB with (V8 heap
-// reserved 69–79 → 45–46 MB), start → ready within the run-to-run noise (1.45–1.85 s vs
-// 1.52–1.58 s); weft bench bgp-ingest (1M prefixes) 0.97× BIRD's time with it, 1.01× without.
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+// None today. --max-semi-space-size=2 (a small young generation) was tried on 2026-12-07: with
+// 5000 remote nodes RSS at ready fell from 131–147 MB to 109–120 MB, with less GC time until ready;
+// but a 200 000-prefix BGP table then took 10.1–11.7 s to install instead of 8.1–8.8 s, and 7.0–7.4 s
+// to withdraw instead of 4.3–6.4 s (two alternating pairs, test/e2e/hostile-bgp-full-table), and a
+// full CI run saw BFD (300 ms × 3) declare that path down once. A routing daemon's speed and its
+// margin against a BFD-visible stall come before 25 MB.
+export const DAEMON_NODE_FLAGS: readonly string[] = [];
